@@ -1,0 +1,3 @@
+from vrelab.cli import main
+
+main()

@@ -1,0 +1,179 @@
+"""``vrelab lake``: the embedded data lake (up/down/status/reset/seed) and data-lake browsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+
+
+@click.group()
+def lake() -> None:
+    """The data lake: run the embedded Rucio lake, browse and act on a lake."""
+
+
+def _home_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--home",
+        envvar="VRELAB_LAKE_HOME",
+        type=click.Path(file_okay=False),
+        help="State folder of the embedded lake [default: ~/.local/share/vrelab/lake].",
+    )(fn)
+
+
+def _venv_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--venv",
+        envvar="VRELAB_LAKE_VENV",
+        type=click.Path(file_okay=False),
+        help="The Rucio server's own venv [default: ~/.cache/vrelab/rucio-server-41.5.1-pyX.Y].",
+    )(fn)
+
+
+def _say(message: str) -> None:
+    click.echo(f"[lake] {message}", err=True)
+
+
+def _server(home: str | None, venv: str | None = None, **kwargs: Any) -> Any:
+    from ..lakeserver import LakeServer
+
+    return LakeServer(home=home, venv=venv, **kwargs)
+
+
+@lake.command()
+@_home_option
+@_venv_option
+@click.option("--port", type=int, envvar="VRELAB_LAKE_PORT", help="Port of the Rucio server [18280].")
+@click.option("--db", "db", metavar="URL", help="postgresql://USER:PW@HOST:PORT/DB instead of SQLite.")
+@click.option("--auth-extras", is_flag=True, default=None, help="Also HTTPS + client certificates, OIDC.")
+@click.option("--no-seed", is_flag=True, help="Do not add the sample data on the first start.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Size factor of the sample data.")
+@json_option
+@pass_ctx
+@friendly_errors
+def up(
+    ctx: Ctx,
+    home: str | None,
+    venv: str | None,
+    port: int | None,
+    db: str | None,
+    auth_extras: bool | None,
+    no_seed: bool,
+    scale: float,
+) -> None:
+    """Start the embedded data lake: a real Rucio server with three local RSEs.
+
+    The first start installs the server into its own venv (cached), creates the database, the
+    RSEs, accounts and scopes, and adds the sample data; later starts take a few seconds.
+    """
+    server = _server(home, venv, port=port, db=db, auth_extras=auth_extras, sample_scale=scale)
+    info = server.up(progress=_say, seed=not no_seed)
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [
+            f"Rucio data lake at {d['url']} (home {d['home']})",
+            f"  as {d['user']}:  RUCIO_CONFIG={d['user_config']} rucio whoami",
+            f"  as root:     RUCIO_CONFIG={d['root_config']} rucio whoami",
+            f"  JupyterLab:  JUPYTER_CONFIG_PATH={d['home']} jupyter lab   (instance 'embedded')",
+        ]
+        if d.get("tls_url"):
+            lines.append(f"  x509:        {d['tls_url']}   OIDC issuer: {d['issuer_url']}")
+        lines.append(f"  password of {d['user']}: in {d['user_password_file']}")
+        return "\n".join(lines)
+
+    emit(ctx, info.to_dict(), text)
+
+
+@lake.command()
+@_home_option
+@friendly_errors
+def down(home: str | None) -> None:
+    """Stop the embedded lake's processes (only those it started)."""
+    _server(home).down(progress=_say)
+
+
+def _bytes(n: Any) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return str(n)
+
+
+def _status_text(d: dict[str, Any]) -> str:
+    if d.get("state") == "not created":
+        return f"No embedded lake in {d['home']} yet: `vrelab lake up` creates it."
+    lines = [
+        f"state:     {d['state']}",
+        f"url:       {d['url']}",
+        f"home:      {d['home']}",
+        f"database:  {d['database']}",
+        "processes: " + ", ".join(f"{k} {v if v else '-'}" for k, v in d.get("processes", {}).items()),
+        f"user:      {d['user']} (config {d['user_config']})",
+        f"root:      config {d['root_config']}",
+    ]
+    if d.get("tls_url"):
+        lines.append(f"x509:      {d['tls_url']}   OIDC issuer: {d['issuer_url']}")
+    if not d.get("initialised"):
+        lines.append("NOT initialised: run `vrelab lake reset` then `vrelab lake up`")
+    if "live_error" in d:
+        lines.append(f"could not query the lake: {d['live_error']}")
+    if "accounts" in d:
+        lines.append(f"accounts:  {', '.join(d['accounts'])}")
+        lines.append(f"samples:   {', '.join(d['samples']) or '(none)'}")
+        lines.append("")
+        roots = d["rse_roots"]
+        rows = [
+            [r["rse"], _bytes(r["used_bytes"]), str(r["files"]), roots.get(r["rse"], "")] for r in d["rses"]
+        ]
+        lines.append(table(rows, ["RSE", "used", "files", "storage"]))
+        lines.append("")
+        rows = [
+            [account, rse, _bytes(u["used_bytes"]), _bytes(u["limit_bytes"])]
+            for account, per_rse in d["usage"].items()
+            for rse, u in per_rse.items()
+        ]
+        lines.append(table(rows, ["account", "RSE", "used", "quota"]))
+    return "\n".join(lines)
+
+
+@lake.command()
+@_home_option
+@json_option
+@pass_ctx
+@friendly_errors
+def status(ctx: Ctx, home: str | None) -> None:
+    """Show the embedded lake: URL, processes, accounts, RSEs, usage and quotas."""
+    emit(ctx, _server(home).status(), _status_text)
+
+
+@lake.command()
+@_home_option
+@_venv_option
+@click.option("--db", "db", metavar="URL", help="PostgreSQL DB to wipe if the settings are gone.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@friendly_errors
+def reset(home: str | None, venv: str | None, db: str | None, yes: bool) -> None:
+    """Stop the lake and wipe its state: database, storage, configs, passwords, logs."""
+    server = _server(home, venv)
+    if not yes:
+        click.confirm(f"Wipe the embedded lake in {server.paths.home} (all its data)?", abort=True, err=True)
+    server.reset(progress=_say, db=db)
+
+
+@lake.command()
+@_home_option
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Size factor of the sample data.")
+@json_option
+@pass_ctx
+@friendly_errors
+def seed(ctx: Ctx, home: str | None, scale: float) -> None:
+    """(Re)generate the sample ROOT files and register them under ATLAS_OD_EDU (lake must be up)."""
+    result = _server(home).seed(progress=_say, scale=scale)
+    emit(ctx, result, lambda d: f"{d['files']} files in {', '.join(d['containers'])}")

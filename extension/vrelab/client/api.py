@@ -1,0 +1,197 @@
+"""``Client``: vrelab's REST API from Python (kernels, scripts, the CLI and the widgets).
+
+Every method is one HTTP call; errors come back as the same :mod:`vrelab.errors` classes the
+server raised (``NotFound``, ``BadRequest``, ...), with the server's message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from .. import errors
+from .discovery import ServerInfo, candidates, no_server_error
+
+API_PATH = "vrelab/api/v1/"
+FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
+
+_BY_CODE: dict[str, type[errors.VRELabError]] = {
+    cls.code: cls
+    for cls in (
+        errors.BadRequest,
+        errors.Unauthorized,
+        errors.Forbidden,
+        errors.NotFound,
+        errors.Conflict,
+        errors.PayloadTooLarge,
+        errors.TooManyRequests,
+        errors.UpstreamError,
+        errors.Unavailable,
+    )
+}
+_BY_STATUS: dict[int, type[errors.VRELabError]] = {cls.status: cls for cls in _BY_CODE.values()}
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        err = response.json()["error"]
+        code, message, details = err["code"], err["message"], err.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        code, message, details = "", f"HTTP {response.status_code}: {response.text[:200]}", {}
+    cls = _BY_CODE.get(code) or _BY_STATUS.get(response.status_code, errors.VRELabError)
+    exc = cls(message, details=details)
+    exc.status = response.status_code
+    if code:
+        exc.code = code
+    raise exc
+
+
+class Client:
+    """A connection to one vrelab server.
+
+    ``Client()`` finds the server by itself (see :mod:`vrelab.client.discovery`);
+    ``Client(url, token)`` talks to the one given.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
+        self.timeout = timeout
+        self.server = self._connect(url, token)
+        headers = {"Authorization": f"token {self.server.token}"} if self.server.token else {}
+        self._http = httpx.Client(base_url=self.server.url + API_PATH, headers=headers, timeout=timeout)
+
+    def _connect(self, url: str | None, token: str | None) -> ServerInfo:
+        tried = candidates(url, token)
+        if url:
+            return tried[0]
+        for info in tried:
+            try:
+                r = httpx.get(
+                    info.url + API_PATH + "status",
+                    headers={"Authorization": f"token {info.token}"} if info.token else {},
+                    timeout=3.0,
+                )
+            except httpx.HTTPError:
+                continue
+            if r.status_code == 200:
+                return info
+        raise no_server_error()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"<vrelab.Client {self.server.url} ({self.server.found_by})>"
+
+    # ------------------------------------------------------------------ transport
+    def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None) -> Any:
+        try:
+            r = self._http.request(method, path.lstrip("/"), json=json_body, params=params)
+        except httpx.TimeoutException:
+            raise errors.Unavailable(
+                f"The vrelab server at {self.server.url} did not answer in time."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise errors.Unavailable(
+                f"Cannot reach the vrelab server at {self.server.url}: {type(exc).__name__}."
+            ) from None
+        _raise_for(r)
+        if r.status_code == 204 or not r.content:
+            return None
+        return r.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, json_body=body if body is not None else {})
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    # ------------------------------------------------------------------ server
+    def status(self) -> dict[str, Any]:
+        return self.get("status")
+
+    def openapi(self) -> dict[str, Any]:
+        return self.get("openapi.json")
+
+    # ------------------------------------------------------------------ jobs
+    def jobs(
+        self, *, kind: str | None = None, state: str | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        return self.get("jobs", kind=kind, state=state, limit=limit, offset=offset)
+
+    def job_kinds(self) -> list[dict[str, Any]]:
+        return self.get("jobs/kinds")["kinds"]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.get(f"jobs/{job_id}")
+
+    def submit(self, kind: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.post("jobs", {"kind": kind, "params": params or {}})
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return self.post(f"jobs/{job_id}/cancel")
+
+    def resubmit(self, job_id: str) -> dict[str, Any]:
+        return self.post(f"jobs/{job_id}/resubmit")
+
+    def delete_job(self, job_id: str) -> None:
+        self.delete(f"jobs/{job_id}")
+
+    def job_log(self, job_id: str) -> str:
+        return self.get(f"jobs/{job_id}/log")["log"]
+
+    def events(self, job_id: str | None = None, *, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        """Live job events (server-sent events); for one job, ends when the job finishes."""
+        path = f"jobs/{job_id}/events" if job_id else "jobs/events"
+        try:
+            with self._http.stream("GET", path, timeout=httpx.Timeout(self.timeout, read=timeout)) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    _raise_for(r)
+                data: list[str] = []
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[5:].strip())
+                    elif line == "" and data:
+                        event = json.loads("\n".join(data))
+                        data = []
+                        yield event
+        except httpx.TimeoutException:
+            raise errors.Unavailable("The job event stream stopped answering.") from None
+        except httpx.HTTPError as exc:
+            raise errors.Unavailable(f"The job event stream broke: {type(exc).__name__}.") from None
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        raise_on_failure: bool = False,
+    ) -> dict[str, Any]:
+        """Follow a job until it finishes; return its final record (with result)."""
+        for event in self.events(job_id):
+            job = event["job"]
+            if on_progress is not None:
+                on_progress(job)
+            if job["state"] in FINISHED:
+                break
+        final = self.job(job_id)
+        if raise_on_failure and final["state"] != "succeeded":
+            err = final.get("error") or {}
+            raise errors.VRELabError(
+                err.get("message") or f"job {job_id} {final['state']}", code=err.get("code")
+            )
+        return final

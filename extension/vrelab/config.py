@@ -1,0 +1,190 @@
+"""vrelab's configuration: one traitlets ``Configurable`` read from Jupyter's config files.
+
+Every option can be set as ``c.VRELab.<name> = ...`` in ``jupyter_server_config.py`` (or the
+``.json`` form), on the command line as ``--VRELab.<name>=...``, and, for container images,
+through the environment variable named in its help (the environment gives the default; an
+explicit config value wins).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from traitlets import Dict, Float, Integer, List, Unicode, default, validate
+from traitlets.config import Configurable
+
+ENV_PREFIX = "VRELAB_"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value not in (None, "") else None
+
+
+def _env_json(name: str, fallback: Any) -> Any:
+    raw = _env(name)
+    if raw is None:
+        return fallback
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"environment variable {ENV_PREFIX + name} is not valid JSON: {exc}") from exc
+
+
+class VRELab(Configurable):
+    """Settings of the vrelab server extension."""
+
+    data_dir = Unicode(
+        help=(
+            "Folder where vrelab keeps its state: the jobs database, stored credentials (mode 0600) "
+            "and job logs. Default: <Jupyter data dir>/vrelab. Environment: VRELAB_DATA_DIR."
+        )
+    ).tag(config=True)
+
+    root_dir = Unicode(
+        help=(
+            "The only folder vrelab writes user files into (downloads, fit workspaces, workflow runs); "
+            "paths given by users are resolved inside it. Default: the Jupyter server's root_dir. "
+            "Environment: VRELAB_ROOT_DIR."
+        )
+    ).tag(config=True)
+
+    job_workers = Integer(
+        help=(
+            "How many jobs run at the same time on this server (thread jobs and process jobs each get "
+            "this many slots); further jobs wait as 'queued'. Default: the number of CPU cores, at "
+            "least 2. Environment: VRELAB_JOB_WORKERS."
+        )
+    ).tag(config=True)
+
+    max_active_jobs_per_user = Integer(
+        help=(
+            "How many queued or running jobs one user may have at once; a further submission is "
+            "refused with HTTP 429. Environment: VRELAB_MAX_ACTIVE_JOBS_PER_USER."
+        )
+    ).tag(config=True)
+
+    max_body_bytes = Integer(
+        help=(
+            "Largest JSON request body accepted, in bytes; larger ones are refused with HTTP 413 "
+            "(uploads of workspaces count). Environment: VRELAB_MAX_BODY_BYTES."
+        )
+    ).tag(config=True)
+
+    max_page_size = Integer(
+        help=(
+            "Largest 'limit' a listing accepts (jobs, DIDs, ...); a larger one is refused with "
+            "HTTP 400 naming this limit. Environment: VRELAB_MAX_PAGE_SIZE."
+        )
+    ).tag(config=True)
+
+    job_retention_days = Float(
+        help=(
+            "Finished jobs older than this many days are removed from the jobs database at start-up. "
+            "0 keeps them forever. Environment: VRELAB_JOB_RETENTION_DAYS."
+        )
+    ).tag(config=True)
+
+    extra_job_kinds = Dict(
+        value_trait=Unicode(),
+        help=(
+            "Additional job kinds, as {kind: 'module:function' or 'module:function@process'}. The "
+            "function is called as function(params, ctx) and returns a JSON-able result. "
+            "'@process' runs it in a separate process (for CPU-heavy work). "
+            "Environment: VRELAB_EXTRA_JOB_KINDS (JSON)."
+        ),
+    ).tag(config=True)
+
+    lake_instances = List(
+        Dict(),
+        help=(
+            "Rucio instances users can browse, each a dict with: name, display_name, rucio_host, "
+            "auth_host, vo (default 'def'), ca_cert (optional path), rucio_webui_url (optional), and "
+            "optionally auth (auth_type userpass|x509|x509_proxy|oidc and its fields) to log every user "
+            "in with the same identity. The rucio-jupyterlab format (RucioConfig.instances) is "
+            "accepted too. Environment: VRELAB_LAKE_INSTANCES (JSON list)."
+        ),
+    ).tag(config=True)
+
+    default_lake_instance = Unicode(
+        help=(
+            "Name of the Rucio instance selected when a user has not chosen one. Default: the first "
+            "configured. Environment: VRELAB_DEFAULT_LAKE_INSTANCE."
+        )
+    ).tag(config=True)
+
+    dask_scheduler = Unicode(
+        help=(
+            "Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) that fits and workflows may scale "
+            "out to. Empty: local processes only. Environment: VRELAB_DASK_SCHEDULER."
+        )
+    ).tag(config=True)
+
+    status_probe_seconds = Float(
+        help=(
+            "How long the reachability of upstream services (Rucio, container engine, Dask) shown by "
+            "GET status is cached, in seconds. Environment: VRELAB_STATUS_PROBE_SECONDS."
+        )
+    ).tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        env = _env("DATA_DIR")
+        if env:
+            return env
+        from jupyter_core.paths import jupyter_data_dir
+
+        return os.path.join(jupyter_data_dir(), "vrelab")
+
+    @default("root_dir")
+    def _default_root_dir(self) -> str:
+        return _env("ROOT_DIR") or ""
+
+    @default("job_workers")
+    def _default_job_workers(self) -> int:
+        return int(_env("JOB_WORKERS") or max(2, os.cpu_count() or 2))
+
+    @default("max_active_jobs_per_user")
+    def _default_max_active(self) -> int:
+        return int(_env("MAX_ACTIVE_JOBS_PER_USER") or 50)
+
+    @default("max_body_bytes")
+    def _default_max_body(self) -> int:
+        return int(_env("MAX_BODY_BYTES") or 64 * 1024 * 1024)
+
+    @default("max_page_size")
+    def _default_max_page(self) -> int:
+        return int(_env("MAX_PAGE_SIZE") or 1000)
+
+    @default("job_retention_days")
+    def _default_retention(self) -> float:
+        return float(_env("JOB_RETENTION_DAYS") or 30)
+
+    @default("extra_job_kinds")
+    def _default_extra_kinds(self) -> dict[str, str]:
+        return dict(_env_json("EXTRA_JOB_KINDS", {}))
+
+    @default("lake_instances")
+    def _default_lake_instances(self) -> list[dict[str, Any]]:
+        return list(_env_json("LAKE_INSTANCES", []))
+
+    @default("default_lake_instance")
+    def _default_default_lake(self) -> str:
+        return _env("DEFAULT_LAKE_INSTANCE") or ""
+
+    @default("dask_scheduler")
+    def _default_dask(self) -> str:
+        return _env("DASK_SCHEDULER") or ""
+
+    @default("status_probe_seconds")
+    def _default_probe(self) -> float:
+        return float(_env("STATUS_PROBE_SECONDS") or 10)
+
+    @validate("job_workers", "max_active_jobs_per_user", "max_body_bytes", "max_page_size")
+    def _positive(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError(f"VRELab.{proposal['trait'].name} must be at least 1, got {value}")
+        return value

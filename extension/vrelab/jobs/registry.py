@@ -1,0 +1,77 @@
+"""Job kinds: what the jobs system can run, by name.
+
+A kind names a function ``function(params, ctx) -> result`` by its import path, so that a
+separate worker process can import it too. Capabilities register their kinds when the server
+extension loads; operators add their own with ``c.VRELab.extra_job_kinds``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BadRequest
+
+Validator = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job.
+
+    ``target`` is ``"package.module:function"``. ``process`` runs it in a worker process of its
+    own (CPU-heavy work that must not hold the server's interpreter); otherwise a worker thread
+    runs it (I/O-bound work). ``validate`` checks and normalises the parameters when the job is
+    submitted, so bad input is refused with HTTP 400 before anything is queued.
+    """
+
+    name: str
+    target: str
+    process: bool = False
+    description: str = ""
+    validate: Validator | None = None
+    title: Callable[[dict[str, Any]], str] | None = None
+
+    def load(self) -> Callable[..., Any]:
+        module_name, _, attr = self.target.partition(":")
+        if not module_name or not attr:
+            raise ValueError(f"job kind {self.name!r}: target {self.target!r} is not 'module:function'")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+def parse_kind_spec(name: str, spec: str) -> JobKind:
+    """Turn ``'module:function'`` or ``'module:function@process'`` into a JobKind."""
+    target, _, where = spec.partition("@")
+    if where not in ("", "process", "thread"):
+        raise ValueError(f"job kind {name!r}: unknown placement {where!r} (use @process or @thread)")
+    if ":" not in target:
+        raise ValueError(f"job kind {name!r}: {spec!r} is not 'module:function'")
+    return JobKind(name=name, target=target, process=where == "process")
+
+
+class JobRegistry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def register(self, kind: JobKind) -> None:
+        self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> JobKind:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            known = ", ".join(sorted(self._kinds)) or "none"
+            raise BadRequest(
+                f"Unknown job kind {name!r}. Known kinds: {known}.", details={"kind": name}
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {"kind": k.name, "description": k.description, "process": k.process}
+            for k in sorted(self._kinds.values(), key=lambda k: k.name)
+        ]

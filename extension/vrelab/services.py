@@ -1,0 +1,89 @@
+"""The services of one vrelab server, built once from its configuration.
+
+Handlers reach them as ``self.services``; tests build them directly without tornado.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .config import VRELab
+from .jobs import JobKind, JobManager, JobRegistry, JobStore, parse_kind_spec
+from .status import StatusService, module_available, rucio_ping_probe
+
+log = logging.getLogger("vrelab")
+
+
+def builtin_job_kinds() -> list[JobKind]:
+    """The job kinds the capabilities provide (each capability module lists its own)."""
+    kinds: list[JobKind] = []
+    return kinds
+
+
+class Services:
+    def __init__(self, config: VRELab, *, root_dir: str):
+        self.config = config
+        # A Jupyter server belongs to one user (JupyterHub spawns one per user); whoever is
+        # authenticated to it acts as that user. Token-authenticated requests carry no stable
+        # user name in a plain Jupyter server, so the owner is taken from the environment.
+        self.owner = os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+        self.root_dir = Path(config.root_dir or root_dir).expanduser().resolve()
+        self.data_dir = Path(config.data_dir).expanduser()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        self.registry = JobRegistry()
+        for kind in builtin_job_kinds():
+            self.registry.register(kind)
+        for name, spec in config.extra_job_kinds.items():
+            self.registry.register(parse_kind_spec(name, spec))
+        self.store = JobStore(self.data_dir / "jobs.sqlite")
+        self.jobs = JobManager(
+            self.store,
+            self.registry,
+            workers=config.job_workers,
+            max_active_per_user=config.max_active_jobs_per_user,
+            log_dir=self.data_dir / "job-logs",
+        )
+        self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
+        self.status = StatusService(__version__, config.status_probe_seconds)
+        self._register_capabilities()
+
+    def _register_capabilities(self) -> None:
+        self.status.add_capability(
+            "jobs",
+            lambda: {
+                "reachable": True,
+                "kinds": self.registry.names(),
+                "active": self.jobs.active_count(),
+                "workers": self.config.job_workers,
+            },
+        )
+        instances = list(self.config.lake_instances)
+        self.status.add_capability(
+            "lake",
+            lambda: {
+                "enabled": module_available("rucio.client") or bool(instances),
+                "instances": [str(i.get("name", "")) for i in instances],
+            },
+            rucio_ping_probe(instances),
+        )
+        self.status.add_capability(
+            "fit",
+            lambda: {"enabled": module_available("pyhf"), "dask_scheduler": bool(self.config.dask_scheduler)},
+        )
+        self.status.add_capability(
+            "workflows",
+            lambda: {"enabled": True, "backends": ["local"]},
+        )
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.store.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"root_dir": str(self.root_dir), "data_dir": str(self.data_dir)}
