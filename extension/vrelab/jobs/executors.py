@@ -83,6 +83,10 @@ def _child_main(
     """Entry point of a job's worker process."""
     _exit_with_parent(parent_pid)
     os.environ.update(env)
+    try:  # workers yield the CPU to the server, so the API stays responsive under heavy jobs
+        os.nice(int(env.get("VRELAB_WORKER_NICE", "10")))
+    except (OSError, ValueError):
+        pass
 
     def report(kind: str, payload: Any) -> None:
         conn.send((kind, payload))
