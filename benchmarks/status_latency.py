@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from servers import JupyterServerProcess  # noqa: E402
+from servers import JupyterServerProcess
 
 LUA = """
 wrk.headers["Authorization"] = "token %(token)s"
@@ -86,9 +86,8 @@ def main() -> None:
                 server.request("POST", f"jobs/{j['id']}/cancel")
         finally:
             server.stop()
-    print(
-        f"GET status, {args.clients} concurrent clients, {args.seconds:.0f} s each (jobs: {', '.join(states)})"
-    )
+    jobs_state = ", ".join(states)
+    print(f"GET status, {args.clients} concurrent clients, {args.seconds:.0f} s each (jobs: {jobs_state})")
     for name, r in results.items():
         print(
             f"  {name:<15} requests {r['n']:6d}  errors {r['errors']}  "
