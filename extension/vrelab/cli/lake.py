@@ -99,10 +99,10 @@ def _bytes(n: Any) -> str:
     if n is None:
         return "-"
     value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
+        value /= 1024
     return str(n)
 
 
@@ -177,3 +177,15 @@ def seed(ctx: Ctx, home: str | None, scale: float) -> None:
     """(Re)generate the sample ROOT files and register them under ATLAS_OD_EDU (lake must be up)."""
     result = _server(home).seed(progress=_say, scale=scale)
     emit(ctx, result, lambda d: f"{d['files']} files in {', '.join(d['containers'])}")
+
+
+@lake.command()
+@_home_option
+@click.option("--lifetime", type=int, default=3600, show_default=True, help="Seconds the token is valid.")
+@friendly_errors
+def token(home: str | None, lifetime: int) -> None:
+    """Print an OIDC access token (JWT) for the lake's user (lakes started with --auth-extras).
+
+    Use it as `BEARER_TOKEN=$(vrelab lake token) RUCIO_CONFIG=<home>/etc/rucio-<user>-oidc.cfg rucio whoami`.
+    """
+    click.echo(_server(home).oidc_token(lifetime=lifetime))
