@@ -64,18 +64,13 @@ class Services:
             },
         )
         instances = list(self.config.lake_instances)
-        self.status.add_capability(
-            "lake",
-            lambda: {
-                "enabled": module_available("rucio.client") or bool(instances),
-                "instances": [str(i.get("name", "")) for i in instances],
-            },
-            rucio_ping_probe(instances),
-        )
-        self.status.add_capability(
-            "fit",
-            lambda: {"enabled": module_available("pyhf"), "dask_scheduler": bool(self.config.dask_scheduler)},
-        )
+        lake = {
+            "enabled": module_available("rucio.client") or bool(instances),
+            "instances": [str(i.get("name", "")) for i in instances],
+        }
+        self.status.add_capability("lake", lambda: lake, rucio_ping_probe(instances))
+        fit = {"enabled": module_available("pyhf"), "dask_scheduler": bool(self.config.dask_scheduler)}
+        self.status.add_capability("fit", lambda: fit)
         self.status.add_capability(
             "workflows",
             lambda: {"enabled": True, "backends": ["local"]},

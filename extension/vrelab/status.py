@@ -60,7 +60,7 @@ def rucio_ping_probe(instances: list[dict[str, Any]], timeout: float = 1.5) -> P
 
     async def probe() -> dict[str, Any]:
         if not instances:
-            return {"reachable": None, "message": "no Rucio instance configured", "instances": {}}
+            return {"reachable": None, "message": "no Rucio instance configured"}
         results: dict[str, Any] = {}
 
         async def one(inst: dict[str, Any]) -> None:
@@ -78,7 +78,7 @@ def rucio_ping_probe(instances: list[dict[str, Any]], timeout: float = 1.5) -> P
 
         await asyncio.gather(*(one(i) for i in instances))
         reachable = all(r["reachable"] for r in results.values())
-        return {"reachable": reachable, "instances": results}
+        return {"reachable": reachable, "instance_status": results}
 
     return probe
 
