@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "lake_fixtures"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "lake_fixtures", "browser_fixtures"]
 
 TEST_JOB_KINDS = {
     "test.steps": "jobkinds:steps",
