@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,6 +104,3 @@ def save_screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path))
     return path
 
-
-def have_chromium() -> bool:
-    return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
