@@ -76,6 +76,15 @@ class Services:
             lambda: {"enabled": True, "backends": ["local"]},
         )
 
+    def openapi(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The contract as this server applies it: its page-size limit and its job kinds."""
+        spec["components"]["parameters"]["limit"]["schema"]["maximum"] = self.config.max_page_size
+        kinds = self.registry.names()
+        if kinds:
+            body = spec["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            body["properties"]["kind"]["enum"] = kinds
+        return spec
+
     def close(self) -> None:
         self.jobs.shutdown()
         self.store.close()

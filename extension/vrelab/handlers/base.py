@@ -24,6 +24,8 @@ from ..services import Services
 
 T = TypeVar("T")
 
+MAX_OFFSET = 1_000_000_000
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -71,12 +73,8 @@ class VRELabHandler(APIHandler):
         try:
             data = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            where = (
-                f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-            )
-            raise BadRequest(
-                f"The request body is not valid JSON{where}: {exc.args[0].split(':')[0]}."
-            ) from None
+            where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise BadRequest(f"The request body is not valid JSON{where}: {exc.args[0].split(':')[0]}.") from None
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.")
         return data
@@ -99,7 +97,7 @@ class VRELabHandler(APIHandler):
 
     def page_args(self, default_limit: int = 50) -> tuple[int, int]:
         limit = self.query_int("limit", default_limit, minimum=1, maximum=self.services.config.max_page_size)
-        offset = self.query_int("offset", 0, minimum=0)
+        offset = self.query_int("offset", 0, minimum=0, maximum=MAX_OFFSET)
         return limit, offset
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -120,9 +118,7 @@ class VRELabHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, VRELabError):
-            self.log.info(
-                "vrelab %s %s -> %s: %s", self.request.method, self.request.path, value.status, value.message
-            )
+            self.log.info("vrelab %s %s -> %s: %s", self.request.method, self.request.path, value.status, value.message)
             return
         super().log_exception(typ, value, tb)
 
@@ -155,8 +151,7 @@ class VRELabHandler(APIHandler):
                 "error": {
                     "code": "internal_error",
                     "message": (
-                        "vrelab hit an internal error; the server log has the details "
-                        f"(reference {reference})."
+                        f"vrelab hit an internal error; the server log has the details (reference {reference})."
                     ),
                     "details": {"reference": reference},
                 }

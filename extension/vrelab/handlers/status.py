@@ -25,7 +25,7 @@ class OpenAPIHandler(VRELabHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json(load_spec())
+        self.write_json(self.services.openapi(load_spec()))
 
 
 ROUTES = [
