@@ -53,3 +53,9 @@ def api(jp_fetch):
         return r.code, data
 
     return call
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop of its own in the main
+    thread for the rest of the session, which in-process Jupyter servers must not meet."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -338,7 +338,7 @@ def test_postgresql_lake(postgres: str, tmp_path: Path) -> None:
 def test_auth_extras_x509_and_oidc(tmp_path: Path) -> None:
     """x509 over HTTPS with the lake's test CA, and a JWT from its OIDC issuer, both as the user."""
     home = tmp_path / "authlake"
-    server = LakeServer(home=home, port=free_port(), auth_extras=True)
+    server = LakeServer(home=home, port=free_port(also_free=(3, 9)), auth_extras=True)
     info = server.up(seed=False)
     try:
         assert info.tls_url.startswith("https://127.0.0.1:") and info.issuer_url

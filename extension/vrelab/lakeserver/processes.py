@@ -161,8 +161,15 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (for tests and the auth extras)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def free_port(host: str = "127.0.0.1", *, also_free: tuple[int, ...] = ()) -> int:
+    """A port nobody listens on right now (for tests and the auth extras).
+
+    ``also_free`` are offsets that must be free too (the auth extras use port+3 and port+9).
+    """
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if all(port + k < 65536 and port_is_free(port + k, host) for k in also_free):
+            return port
+    raise RuntimeError("no free block of ports found")
