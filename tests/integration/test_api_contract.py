@@ -59,8 +59,11 @@ async def test_openapi_document_is_served(api):
     assert set(doc["paths"]) == {r.path for r in ROUTES}
 
 
+EXAMPLES = {"did": "ATLAS_OD_EDU:GamGam.data", "instance": "embedded"}
+
+
 def _concrete(path: str) -> str:
-    return re.sub(r"\{\w+\}", "0123456789abcdef", path)
+    return re.sub(r"\{(\w+)\}", lambda m: EXAMPLES.get(m.group(1), "0123456789abcdef"), path)
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def server_cfg(paths: LakePaths, settings: LakeSettings, venv: ServerVenv, root_
         },
         "alembic": {"cfg": paths.alembic_ini},
         "policy": {
+            # serverside/vrelab_policy: the generic policy, plus owners deleting their own rules
+            "package": "vrelab_policy",
             "permission": "generic",
             "schema": "generic",
             "lfn2pfn_algorithm_default": "hash",
