@@ -115,10 +115,45 @@ class VRELab(Configurable):
         )
     ).tag(config=True)
 
+    lake_timeout_seconds = Float(
+        help=(
+            "How long vrelab waits for one answer of a Rucio server before it reports the data lake as "
+            "unavailable (HTTP 503), in seconds. Environment: VRELAB_LAKE_TIMEOUT_SECONDS."
+        )
+    ).tag(config=True)
+
+    lake_scan_limit = Integer(
+        help=(
+            "How many DIDs (or files of a DID) vrelab reads at most to sort a search or summarise "
+            "replicas; beyond it the answer says 'truncated'. Environment: VRELAB_LAKE_SCAN_LIMIT."
+        )
+    ).tag(config=True)
+
     dask_scheduler = Unicode(
         help=(
             "Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) that fits and workflows may scale "
             "out to. Empty: local processes only. Environment: VRELAB_DASK_SCHEDULER."
+        )
+    ).tag(config=True)
+
+    fit_workers = Integer(
+        help=(
+            "How many worker processes one fit scan uses on this machine (one BLAS thread each, at "
+            "lower priority). Default: the number of CPU cores. Environment: VRELAB_FIT_WORKERS."
+        )
+    ).tag(config=True)
+
+    fit_cache_bytes = Integer(
+        help=(
+            "Size of the fit result cache (<data_dir>/fit/cache) in bytes; the least recently used "
+            "results go first. Environment: VRELAB_FIT_CACHE_BYTES."
+        )
+    ).tag(config=True)
+
+    fit_worker_nice = Integer(
+        help=(
+            "Nice level of fit worker processes (0-19): higher yields the CPU to the server and to "
+            "other work. Environment: VRELAB_FIT_WORKER_NICE."
         )
     ).tag(config=True)
 
@@ -174,17 +209,44 @@ class VRELab(Configurable):
     def _default_default_lake(self) -> str:
         return _env("DEFAULT_LAKE_INSTANCE") or ""
 
+    @default("lake_timeout_seconds")
+    def _default_lake_timeout(self) -> float:
+        return float(_env("LAKE_TIMEOUT_SECONDS") or 30)
+
+    @default("lake_scan_limit")
+    def _default_lake_scan_limit(self) -> int:
+        return int(_env("LAKE_SCAN_LIMIT") or 10_000)
+
     @default("dask_scheduler")
     def _default_dask(self) -> str:
         return _env("DASK_SCHEDULER") or ""
+
+    @default("fit_workers")
+    def _default_fit_workers(self) -> int:
+        return int(_env("FIT_WORKERS") or max(1, os.cpu_count() or 1))
+
+    @default("fit_cache_bytes")
+    def _default_fit_cache(self) -> int:
+        return int(_env("FIT_CACHE_BYTES") or 2 * 1024**3)
+
+    @default("fit_worker_nice")
+    def _default_fit_nice(self) -> int:
+        return int(_env("FIT_WORKER_NICE") or 10)
 
     @default("status_probe_seconds")
     def _default_probe(self) -> float:
         return float(_env("STATUS_PROBE_SECONDS") or 10)
 
-    @validate("job_workers", "max_active_jobs_per_user", "max_body_bytes", "max_page_size")
+    @validate("job_workers", "max_active_jobs_per_user", "max_body_bytes", "max_page_size", "lake_scan_limit")
     def _positive(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
         if value < 1:
             raise ValueError(f"VRELab.{proposal['trait'].name} must be at least 1, got {value}")
+        return value
+
+    @validate("lake_timeout_seconds")
+    def _positive_seconds(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise ValueError(f"VRELab.{proposal['trait'].name} must be above 0, got {value}")
         return value

@@ -25,6 +25,19 @@ def builtin_job_kinds() -> list[JobKind]:
     return kinds
 
 
+def _lake_service(config: VRELab, data_dir: Path, root_dir: Path) -> Any:
+    """The data lake: VRELab.lake_instances plus a rucio-jupyterlab ``RucioConfig`` section, if any."""
+    from .lake import InstanceRegistry, LakeService
+
+    rucio_config = config.config.get("RucioConfig") or {}
+    registry = InstanceRegistry(
+        config.lake_instances, config.default_lake_instance, rucio_config=dict(rucio_config), warn=log.warning
+    )
+    return LakeService(
+        registry, data_dir, root_dir, timeout=config.lake_timeout_seconds, scan_limit=config.lake_scan_limit
+    )
+
+
 class Services:
     def __init__(self, config: VRELab, *, root_dir: str):
         self.config = config
@@ -50,6 +63,7 @@ class Services:
             log_dir=self.data_dir / "job-logs",
         )
         self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
+        self.lake = _lake_service(config, self.data_dir, self.root_dir)
         self.status = StatusService(__version__, config.status_probe_seconds)
         self._register_capabilities()
 
@@ -63,10 +77,12 @@ class Services:
                 "workers": self.config.job_workers,
             },
         )
-        instances = list(self.config.lake_instances)
+        instances = [
+            {"name": i.name, "rucio_host": i.rucio_host, "ca_cert": i.ca_cert} for i in self.lake.instances.all()
+        ]
         lake = {
             "enabled": module_available("rucio.client") or bool(instances),
-            "instances": [str(i.get("name", "")) for i in instances],
+            "instances": [i["name"] for i in instances],
         }
         self.status.add_capability("lake", lambda: lake, rucio_ping_probe(instances))
         fit = {"enabled": module_available("pyhf"), "dask_scheduler": bool(self.config.dask_scheduler)}
@@ -77,8 +93,13 @@ class Services:
         )
 
     def openapi(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """The contract as this server applies it: its page-size limit and its job kinds."""
+        """The contract as this server applies it: page-size limit, job kinds, data-lake instances."""
         spec["components"]["parameters"]["limit"]["schema"]["maximum"] = self.config.max_page_size
+        names = [i.name for i in self.lake.instances.all()]
+        for item in spec["paths"].values():
+            for param in item.get("parameters", []):
+                if param.get("name") == "instance" and param.get("in") == "path" and names:
+                    param["schema"] = {"type": "string", "enum": names}
         kinds = self.registry.names()
         if kinds:
             body = spec["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -86,6 +107,7 @@ class Services:
         return spec
 
     def close(self) -> None:
+        self.lake.close()
         self.jobs.shutdown()
         self.store.close()
 

@@ -189,3 +189,6 @@ def token(home: str | None, lifetime: int) -> None:
     Use it as `BEARER_TOKEN=$(vrelab lake token) RUCIO_CONFIG=<home>/etc/rucio-<user>-oidc.cfg rucio whoami`.
     """
     click.echo(_server(home).oidc_token(lifetime=lifetime))
+
+
+from . import lake_browse  # noqa: E402, F401  (adds instances/login/logout/whoami/search/show/rses/rules)

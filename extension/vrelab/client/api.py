@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .. import errors
 from .discovery import ServerInfo, candidates, no_server_error
+
+if TYPE_CHECKING:
+    from .lake import LakeAPI
 
 API_PATH = "vrelab/api/v1/"
 FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
@@ -118,6 +121,14 @@ class Client:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+    @property
+    def lake(self) -> LakeAPI:
+        """The data lake (Rucio): ``Client().lake.search("ATLAS_OD_EDU:*")`` — see :mod:`vrelab.client.lake`."""
+        from .lake import LakeAPI
+
+        return LakeAPI(self)
+
 
     # ------------------------------------------------------------------ server
     def status(self) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import jobs, status
+from . import jobs, lake, status
 from .route import API_PREFIX, Route
 
-ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES]
+ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES, *lake.ROUTES]
 
 __all__ = ["API_PREFIX", "ROUTES", "Route"]

@@ -1,0 +1,113 @@
+"""``Client().lake`` and ``vrelab lake ...`` against a real Jupyter server process and the embedded Rucio."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from servers import JupyterServerProcess
+from vrelab import errors
+from vrelab.cli import main
+from vrelab.client import Client
+
+pytestmark = pytest.mark.lake
+
+
+@pytest.fixture(scope="module")
+def lake_server(tmp_path_factory, embedded_lake):
+    """A vrelab server whose default instance is the embedded lake, without any identity configured."""
+    lake = json.loads(embedded_lake.jupyter_config.read_text())["VRELab"]
+    (instance,) = lake["lake_instances"]
+    instance = {k: v for k, v in instance.items() if k != "auth"}
+    server = JupyterServerProcess(
+        tmp_path_factory.mktemp("lake-cli"),
+        vrelab_config={"lake_instances": [instance], "default_lake_instance": "embedded"},
+        extra_args=["--ServerApp.log_level=DEBUG"],
+    )
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def run(lake_server):
+    runner = CliRunner()
+
+    def call(*args: str, input: str | None = None, code: int = 0):
+        result = runner.invoke(main, ["--url", lake_server.url, "--token", lake_server.token, *args], input=input)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return call
+
+
+def test_cli_login_browse_and_make_available(run, lake_server, embedded_lake, lake_sandbox):
+    password = embedded_lake.password(embedded_lake.user)
+    user = embedded_lake.user
+    out = run("lake", "instances")
+    assert "* embedded" in out and "not logged in" in out
+    out = run("lake", "search", "ATLAS_OD_EDU:*", code=1)
+    assert "vrelab lake login embedded" in out
+    out = run("lake", "login", "embedded", "--account", user, input="wrong-pw-7Qx\n", code=1)
+    assert "did not accept your credentials" in out
+    out = run("lake", "login", "embedded", "--account", user, "--password-stdin", input=password + "\n")
+    assert f"Logged in to embedded as {user} (userpass)" in out and password not in out
+    assert user in run("lake", "whoami")
+    out = run("lake", "search", "ATLAS_OD_EDU:*", "--type", "dataset")
+    assert "ATLAS_OD_EDU:GamGam.mc" in out and "4 DID(s)" in out
+    out = run("lake", "search", "ATLAS_OD_EDU:*", "-t", "file", "--sort", "-bytes", "--limit", "2")
+    assert "2 DID(s); more with --offset 2" in out
+    out = run("lake", "search", "ATLAS_OD_EDU:*", "-t", "file", "-f", "dsid=343981")
+    assert "mc_343981.ggH125_gamgam.GamGam.root" in out
+    out = run("lake", "show", "ATLAS_OD_EDU:GamGam.mc")
+    assert "DATASET" in out and "LAPP-DISK" in out and "Contents:" in out and "Rules:" in out
+    out = run("lake", "show", "ATLAS_OD_EDU:mc_343981.ggH125_gamgam.GamGam.root")
+    assert "adler32" in out and "dsid = 343981" in out
+    assert "not found" in run("lake", "show", "ATLAS_OD_EDU:nope", code=1)
+    assert "not a valid" in run("lake", "show", "ATLAS_OD_EDU:bad name", code=1)
+    out = run("lake", "rses")
+    assert "NAPOLI-DISK" in out and "5.4 GB" in out
+    assert "site = NAPOLI" in run("lake", "rses", "NAPOLI-DISK")
+    assert "LAPP-SCRATCHDISK" not in run("lake", "rses", "-e", "type=DATADISK")
+    # make available, wait for OK, the duplicate, list, remove
+    path = lake_sandbox.make_file(size=1500)
+    lake_sandbox.upload(path)
+    did = f"{lake_sandbox.scope}:{path.name}"
+    rule = json.loads(run("lake", "rules", "add", did, "NAPOLI-DISK", "--lifetime-days", "1", "--json"))
+    assert rule["state"] in ("REPLICATING", "OK")
+    out = run("lake", "rules", "watch", rule["id"], "--timeout", "120")
+    assert f"Rule {rule['id']} is OK." in out
+    assert "You already have this rule" in run("lake", "rules", "add", did, "NAPOLI-DISK", code=1)
+    out = run("lake", "rules", "--state", "OK")
+    assert rule["id"] in out
+    assert rule["id"] in run("lake", "rules", "show", rule["id"])
+    assert "deleted" in run("lake", "rules", "rm", rule["id"])
+    run("lake", "logout")
+    assert "not logged in" in run("lake", "instances")
+    log = lake_server.log_path.read_text()  # the server ran at DEBUG level
+    assert "lake/instances/embedded/credentials" in log
+    assert password not in log and "wrong-pw-7Qx" not in log
+
+
+def test_client_lake_api(lake_server, embedded_lake):
+    with Client(lake_server.url, lake_server.token) as c:
+        lake = c.lake
+        assert lake.default_instance() == "embedded"
+        saved = lake.login(account=embedded_lake.user, password=embedded_lake.password(embedded_lake.user))
+        assert saved["source"] == "stored" and "password" not in saved
+        names = [d["did"] for d in lake.search_all("ATLAS_OD_EDU:*", type="file", page_size=4)]
+        assert len(names) == len(set(names)) > 10
+        # DIDs go percent-encoded in the path (':' and '/')
+        assert lake.did("ATLAS_OD_EDU:GamGam")["type"] == "CONTAINER"
+        assert {c["did"] for c in lake.children("ATLAS_OD_EDU:GamGam")["items"]} >= {"ATLAS_OD_EDU:GamGam.mc"}
+        with pytest.raises(errors.NotFound):
+            lake.did("ATLAS_OD_EDU:no.such")
+        with pytest.raises(errors.BadRequest, match="scope:name"):
+            lake.replicas("no-scope")
+        with pytest.raises(errors.NotFound):
+            lake.rule("0123456789abcdef0123456789abcdef")
+        assert {r["rse"] for r in lake.rses("type=DATADISK")} == {"LAPP-DISK", "NAPOLI-DISK"}
+        lake.logout()
+        with pytest.raises(errors.Unauthorized, match="not logged in"):
+            lake.scopes()
