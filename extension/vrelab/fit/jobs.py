@@ -1,0 +1,254 @@
+"""The fit job kinds: ``fit.mle``, ``fit.hypotest``, ``fit.limit``, ``fit.scan``.
+
+All four are *thread* kinds: the job's driver thread first looks the answer up in the result
+cache (a repeated request costs a file read), and otherwise hands the computation to worker
+processes of its own (:class:`~vrelab.fit.pool.WorkerPool`) or to a Dask cluster. A scan caches
+every point the moment it completes, so a scan resubmitted after a crash computes only the rest;
+a point whose fit fails, or whose worker is killed, is reported as failed and the others kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadRequest, NotFound, VRELabError
+from ..jobs import JobContext, JobKind
+from .cache import ResultCache, result_key
+from .errors import FitFailed, InvalidWorkspace, PatchDoesNotApply
+from .pool import Task, TaskOutcome, WorkerPool
+from .results import ScanPoint, ScanResult
+from .workspaces import WorkspaceStore
+
+__all__ = ["hypotest", "job_kinds", "limit", "mle", "scan"]
+
+OPTION_FIELDS = (
+    "measurement",
+    "poi_value",
+    "test_stat",
+    "calctype",
+    "ntoys",
+    "backend",
+    "optimizer",
+    "fixed_params",
+    "fix_shapesys_tau_above",
+)
+_ERRORS: dict[str, type[VRELabError]] = {
+    "fit_failed": FitFailed,
+    "patch_does_not_apply": PatchDoesNotApply,
+    "invalid_workspace": InvalidWorkspace,
+    "bad_request": BadRequest,
+    "not_found": NotFound,
+}
+
+
+class WorkerDied(VRELabError):
+    status = 500
+    code = "worker_died"
+
+
+def job_kinds(service: Any) -> list[JobKind]:
+    """The fit kinds, validated against ``service`` (a :class:`~vrelab.fit.service.FitService`)."""
+    described = {
+        "fit.mle": "Maximum-likelihood fit: best fit, uncertainties, correlations, pulls, pre/post-fit yields.",
+        "fit.hypotest": "Hypothesis test: CLs observed and expected (+-1, +-2 sigma) at one POI value.",
+        "fit.limit": "Upper limit on the POI (toms748 or a grid) with its Brazil band.",
+        "fit.scan": "CLs for every patch of a patchset, as a table and exclusion contours.",
+    }
+    return [
+        JobKind(
+            name=name,
+            target=f"vrelab.fit.jobs:{name.split('.')[1]}",
+            process=False,
+            description=text,
+            validate=functools.partial(service.validate_job, name),
+            title=functools.partial(service.job_title, name),
+        )
+        for name, text in described.items()
+    ]
+
+
+class _Runtime:
+    def __init__(self, params: dict[str, Any]):
+        fit = params.get("_fit") or {}
+        if not fit.get("dir"):
+            raise BadRequest("This fit job was not submitted through the fit service (no '_fit').")
+        root = Path(fit["dir"])
+        self.store = WorkspaceStore(root / "workspaces")
+        self.cache = ResultCache(root / "cache", int(fit.get("cache_bytes") or 2 << 30))
+        self.workers = int(fit.get("workers") or 1)
+        self.dask = str(fit.get("dask") or "")
+        self.nice = int(fit.get("nice", 10))
+
+
+def _options(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: params.get(k) for k in OPTION_FIELDS if params.get(k) is not None}
+
+
+def _raise(outcome: TaskOutcome, ctx: JobContext) -> None:
+    error = outcome.value if isinstance(outcome.value, dict) else {}
+    if error.get("traceback"):
+        ctx.log(error["traceback"])
+    code = error.get("code", "job_failed")
+    cls = _ERRORS.get(code)
+    if cls is None:
+        cls = WorkerDied if code == "worker_died" else VRELabError
+    exc = cls(error.get("message") or "The computation failed.")
+    exc.code = code
+    raise exc
+
+
+def _single(kind: str, function: str, params: dict[str, Any], ctx: JobContext, extra: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    rt = _Runtime(params)
+    wid = params["workspace_id"]
+    meta = rt.store.meta(wid)
+    patch = params.get("patch")
+    digest = None
+    if patch is not None:
+        digest = next((p["digest"] for p in meta.get("patches", []) if p["name"] == patch), None)
+        if digest is None:
+            raise NotFound(f"The workspace has no patch named {patch!r}.")
+    options = _options(params)
+    key = result_key(kind, workspace=meta["workspace_digest"], patch=digest, options=options, extra=extra)
+    head = {"workspace_id": wid, "patch": patch, "options": options}
+    cached = rt.cache.get(key)
+    if cached is not None:
+        ctx.progress(1, 1, "from the cache")
+        return {**head, **cached, "cached": True, "wall_seconds": round(time.perf_counter() - started, 4)}
+    ctx.progress(0, 1, "fitting")
+    ps_path = rt.store.patchset_path(wid)
+    args = {
+        "workspace_path": str(rt.store.workspace_path(wid)),
+        "patchset_path": str(ps_path) if ps_path else None,
+        "patch": patch,
+        "options": options,
+        **extra,
+    }
+    pool = WorkerPool(1, nice=rt.nice, on_start=lambda pids: ctx.log(f"fit worker pid {pids}"))
+    for outcome in pool.run([Task(key, function, args)], is_cancelled=lambda: ctx.cancelled):
+        if not outcome.ok:
+            _raise(outcome, ctx)
+        rt.cache.put(key, outcome.value)
+        ctx.progress(1, 1, "done")
+        return {**head, **outcome.value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
+    raise WorkerDied("The fit worker gave no answer.")
+
+
+def mle(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    return _single("fit.mle", "fit", params, ctx, {})
+
+
+def hypotest(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    return _single("fit.hypotest", "hypotest", params, ctx, {})
+
+
+def limit(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    extra = {"level": params.get("level", 0.05), "scan": params.get("scan"), "poi_range": params.get("poi_range")}
+    return _single("fit.limit", "limit", params, ctx, extra)
+
+
+def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """CLs for the chosen patches (all by default); every point cached as it completes."""
+    from .contour import contours
+
+    started = time.perf_counter()
+    rt = _Runtime(params)
+    wid = params["workspace_id"]
+    meta = rt.store.meta(wid)
+    labels = (meta["summary"].get("patchset") or {}).get("labels", [])
+    wanted = params.get("patches")
+    entries = [p for p in meta.get("patches", []) if not wanted or p["name"] in set(wanted)]
+    options = _options(params)
+    level = float(params.get("level") or 0.05)
+    head = {"workspace_id": wid, "options": options}
+    scan_key = result_key(
+        "fit.scan",
+        workspace=meta["workspace_digest"],
+        patches=[p["digest"] for p in entries],
+        options=options,
+        axes=params.get("contour_axes"),
+        level=level,
+    )
+    cached = rt.cache.get(scan_key)
+    if cached is not None:
+        ctx.progress(len(entries), len(entries), "from the cache")
+        return {**head, **cached, "cached": True, "wall_seconds": round(time.perf_counter() - started, 4)}
+
+    keys = {
+        p["name"]: result_key("fit.point", workspace=meta["workspace_digest"], patch=p["digest"], options=options)
+        for p in entries
+    }
+    points: dict[str, ScanPoint] = {}
+    for p in entries:
+        hit = rt.cache.get(keys[p["name"]])
+        if hit is not None:
+            points[p["name"]] = ScanPoint(p["name"], p["values"], hit["CLs_obs"], hit["CLs_exp"], None, True, 0.0)
+    todo = [p for p in entries if p["name"] not in points]
+    total = len(entries)
+    failed = 0
+
+    def report() -> None:
+        ctx.progress(len(points), total, f"{len(points)}/{total} points" + (f", {failed} failed" if failed else ""))
+
+    report()
+    if points:
+        ctx.log(f"{len(points)} point(s) found in the cache; computing {len(todo)}")
+    by_key = {keys[p["name"]]: p for p in todo}
+    executor = "cache"
+    workers = 0
+    if todo:
+        if rt.dask:
+            from .dask import run_on_dask
+
+            executor = f"dask {rt.dask}"
+            spec, patchset = rt.store.load(wid)
+            ops = {p["metadata"]["name"]: p["patch"] for p in (patchset or {}).get("patches", [])}
+            tasks = [(keys[p["name"]], ops[p["name"]]) for p in todo]
+            outcomes = run_on_dask(rt.dask, spec, tasks, options, is_cancelled=lambda: ctx.cancelled, log=ctx.log)
+            workers = -1
+        else:
+            workers = min(int(params.get("workers") or rt.workers), rt.workers, len(todo))
+            executor = "local processes"
+            ps_path = rt.store.patchset_path(wid)
+            common = {
+                "workspace_path": str(rt.store.workspace_path(wid)),
+                "patchset_path": str(ps_path) if ps_path else None,
+                "options": options,
+            }
+            tasks_local = [Task(keys[p["name"]], "point", {**common, "patch": p["name"]}) for p in todo]
+            pool = WorkerPool(workers, nice=rt.nice, on_start=lambda pids: ctx.log(f"fit worker pid(s) {pids}"))
+            outcomes = pool.run(tasks_local, is_cancelled=lambda: ctx.cancelled)
+        for outcome in outcomes:
+            entry = by_key[outcome.key]
+            if outcome.ok:
+                value = outcome.value
+                rt.cache.put(outcome.key, value)
+                points[entry["name"]] = ScanPoint(
+                    entry["name"], entry["values"], value["CLs_obs"], value["CLs_exp"], None, False, outcome.seconds
+                )
+            else:
+                failed += 1
+                message = (outcome.value or {}).get("message", "failed")
+                ctx.log(f"point {entry['name']} failed: {message}")
+                if (outcome.value or {}).get("traceback"):
+                    ctx.log(outcome.value["traceback"])
+                points[entry["name"]] = ScanPoint(
+                    entry["name"], entry["values"], None, None, message, False, outcome.seconds
+                )
+            report()
+    ordered = [points[p["name"]] for p in entries]
+    table = [p.to_dict() for p in ordered]
+    result = ScanResult(
+        labels=labels,
+        points=ordered,
+        contours=contours(labels, table, params.get("contour_axes"), level),
+        wall_seconds=time.perf_counter() - started,
+        workers=workers,
+        executor=executor,
+    ).to_dict()
+    if not result["n_failed"]:
+        rt.cache.put(scan_key, result)
+    return {**head, **result, "cached": False}
