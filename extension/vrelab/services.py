@@ -52,6 +52,18 @@ class Services:
         self.registry = JobRegistry()
         for kind in builtin_job_kinds():
             self.registry.register(kind)
+        from .fit import FitService
+
+        self.fit = FitService(
+            self.data_dir / "fit",
+            self.root_dir,
+            workers=config.fit_workers,
+            cache_bytes=config.fit_cache_bytes,
+            dask_scheduler=config.dask_scheduler,
+            worker_nice=config.fit_worker_nice,
+        )
+        for kind in self.fit.job_kinds():
+            self.registry.register(kind)
         for name, spec in config.extra_job_kinds.items():
             self.registry.register(parse_kind_spec(name, spec))
         self.store = JobStore(self.data_dir / "jobs.sqlite")

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from servers import JupyterServerProcess
 from vrelab.openapi import load_spec
@@ -27,6 +28,11 @@ LABELS = [
     if method in ("get", "post", "put", "patch", "delete") and f"{method.upper()} {path}" not in SKIP
 ]
 EXAMPLES_PER_OPERATION = 30
+# Operations whose body a JSON schema cannot fully describe, so a schema-valid body may rightly be a
+# 400 naming the bad part: a workspace must be a valid HistFactory model (bin counts agree across
+# channels, samples and observations; tested in test_fit_api.py), and a job's params are checked by
+# its kind (tested with each capability). Every other check still applies to them.
+SEMANTIC_BODIES = {"POST /fit/workspaces", "POST /jobs"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +79,8 @@ def test_operation_conforms_to_the_contract(label, served_operations, a_fuzzed_s
             base_url=base_url,
             headers=a_fuzzed_server.headers,
             timeout=20,
-            excluded_checks=[not_a_server_error],
+            excluded_checks=[not_a_server_error]
+            + ([positive_data_acceptance] if label in SEMANTIC_BODIES else []),
             additional_checks=[no_internal_error],
         )
 

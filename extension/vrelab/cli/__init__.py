@@ -7,6 +7,7 @@ import click
 from .._version import __version__
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx
 from .demo import demo
+from .fit import fit
 from .jobs import jobs
 from .lake import lake
 
@@ -44,4 +45,5 @@ def status(ctx: Ctx) -> None:
 
 main.add_command(jobs)
 main.add_command(lake)
+main.add_command(fit)
 main.add_command(demo)

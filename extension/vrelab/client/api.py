@@ -16,6 +16,7 @@ from .. import errors
 from .discovery import ServerInfo, candidates, no_server_error
 
 if TYPE_CHECKING:
+    from .fit import FitAPI
     from .lake import LakeAPI
 
 API_PATH = "vrelab/api/v1/"
@@ -128,6 +129,13 @@ class Client:
         from .lake import LakeAPI
 
         return LakeAPI(self)
+
+    @property
+    def fit(self) -> FitAPI:
+        """Likelihood fits (pyhf): ``Client().fit.scan(workspace_id)`` — see :mod:`vrelab.client.fit`."""
+        from .fit import FitAPI
+
+        return FitAPI(self)
 
 
     # ------------------------------------------------------------------ server

@@ -128,11 +128,13 @@ class FitOptions(NamedTuple):
 _BACKEND: tuple[str, str, bool] | None = None
 
 
-def use_backend(backend: str = "numpy", optimizer: str = "scipy", *, batched_gradients: bool = True) -> None:
+def use_backend(backend: str = "numpy", optimizer: str = "scipy", *, batched_gradients: bool = False) -> None:
     """Select pyhf's backend and optimizer for this process (cheap when unchanged).
 
-    numpy + scipy uses batched finite-difference gradients (:mod:`vrelab.fit.batchgrad`) unless
-    ``batched_gradients`` is False.
+    With ``batched_gradients``, numpy + scipy uses batched finite-difference gradients
+    (:mod:`vrelab.fit.batchgrad`) on the models where a timing says they pay. Off by default: the
+    timing-based choice makes the optimizer's path (and CLs, at the 1e-5 level) depend on the
+    machine's load, and it paid on 3L-eRJR only (1.3x; 2-3x slower on wider models).
     """
     global _BACKEND
     if _BACKEND == (backend, optimizer, batched_gradients):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import jobs, lake, status
+from . import fit, jobs, lake, status
 from .route import API_PREFIX, Route
 
-ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES, *lake.ROUTES]
+ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES, *lake.ROUTES, *fit.ROUTES]
 
 __all__ = ["API_PREFIX", "ROUTES", "Route"]

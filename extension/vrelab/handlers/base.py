@@ -79,6 +79,17 @@ class VRELabHandler(APIHandler):
             raise BadRequest("The request body must be a JSON object.")
         return data
 
+    def query_text(self, name: str) -> str | None:
+        """A query parameter exactly as sent (tornado's ``get_argument`` would strip spaces and drop
+        control characters, so that a value the contract refuses could pass); None when absent or empty."""
+        values = self.request.query_arguments.get(name)
+        if not values or values[-1] == b"":
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"Query parameter {name!r} is not valid UTF-8.", details={"parameter": name}) from None
+
     def query_int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
         raw = self.get_query_argument(name, None)
         if raw is None or raw == "":

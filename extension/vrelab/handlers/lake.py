@@ -28,8 +28,7 @@ class LakeHandler(VRELabHandler):
         return self.services.lake
 
     def query(self, name: str) -> str | None:
-        value = self.get_query_argument(name, None)
-        return value if value not in (None, "") else None
+        return self.query_text(name)
 
 
 class InstancesHandler(LakeHandler):

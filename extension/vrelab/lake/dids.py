@@ -26,9 +26,11 @@ SORT_KEYS = ("name", "-name", "bytes", "-bytes", "length", "-length")
 # filters: "key=value,key2>=value2;key3=value3" (',' is AND, ';' is OR), as `rucio list-dids --filter`
 _OPS = {"!=": ".ne", ">=": ".gte", "<=": ".lte", "=": "", ">": ".gt", "<": ".lt"}
 # (ASCII whitespace spelled out: regex engines disagree on what \s covers beyond it)
-_FILTER_TERM = r"[A-Za-z_][A-Za-z0-9_]{0,63}(?:!=|>=|<=|=|>|<)[^,;]*[^,; \t\n\r\f\v][^,;]*"
+# a value: any characters but ',' ';' and control characters, not only blanks
+_VALUE = r"[^,;\x00-\x1f\x7f]*[^,; \t\n\r\f\v\x00-\x1f\x7f][^,;\x00-\x1f\x7f]*"
+_FILTER_TERM = rf"[A-Za-z_][A-Za-z0-9_]{{0,63}}(?:!=|>=|<=|=|>|<){_VALUE}"
 FILTERS_RE = rf"^{_FILTER_TERM}(?:,{_FILTER_TERM})*(?:;{_FILTER_TERM}(?:,{_FILTER_TERM})*)*$"
-_TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,63})(!=|>=|<=|=|>|<)([^,;]*[^,; \t\n\r\f\v][^,;]*)")
+_TERM = re.compile(rf"([A-Za-z_][A-Za-z0-9_]{{0,63}})(!=|>=|<=|=|>|<)({_VALUE})")
 _BLANK = " \t\n\r\f\v"
 MAX_FILTERS = 2000
 

@@ -1,0 +1,194 @@
+"""A patchset scan: vrelab's (through the REST API) against the naive loop a user writes.
+
+    python benchmarks/fit_scan.py [--likelihood 3L-eRJR] [--patches N] [--workers 2]
+
+In one run, on the same likelihood and the same patches:
+
+(a) the naive baseline: in this process, sequentially, for every patch a fresh (validated) model
+    and one ``pyhf.infer.hypotest`` (CLs at mu = 1, qtilde, asymptotics, numpy + scipy, the
+    measurement's fixed parameters — and for 3L-eRJR its ultra-stiff gammas fixed, as its
+    reference.json says). It runs in two halves, before and after (b), so that a change of the
+    machine's load during the run weighs on both alike;
+(b) vrelab's scan: a real Jupyter server with vrelab (``VRELab.fit_workers = --workers``),
+    ``POST fit/workspaces`` then ``POST jobs {"kind": "fit.scan"}``, timed from submission to
+    the job's end (worker start-up included), with an empty result cache;
+(c) the same scan request again (answered from the cache).
+
+It prints the speed-up (a) / (b), the parallel efficiency of (b) — the workers' busy time over
+workers x wall time —, (c) / (b), and the largest CLs difference between (a), (b) and the
+reference values computed with pyhf 0.7.6 (``reference.json``), for every patch scanned.
+
+Goals (issue "Likelihood fitting"): (b) at least 3x faster than (a) on 2 cores; (c) at most 1%
+of (b); CLs within 1e-4 of the reference. The machine's other work changes every figure: only
+the ratios of one run mean something.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from servers import JupyterServerProcess
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "likelihoods"
+STIFF_TAU = 1e8
+
+
+def naive_point(pyhf: Any, ws: Any, patch: list[dict[str, Any]], fix_stiff: bool) -> tuple[float, list[float]]:
+    """What a user's loop does: a fresh model for the patch and one hypotest."""
+    model = ws.model(patches=[patch])
+    data = ws.data(model)
+    init = model.config.suggested_init()
+    fixed = model.config.suggested_fixed()
+    if fix_stiff:
+        for name, kind in model.config.modifiers:
+            if kind != "shapesys":
+                continue
+            sl = model.config.par_slice(name)
+            for i, tau in enumerate(model.config.param_set(name).factors):
+                if tau > STIFF_TAU:
+                    fixed[sl.start + i] = True
+                    init[sl.start + i] = 1.0
+    cls_obs, cls_exp = pyhf.infer.hypotest(
+        1.0, data, model, init_pars=init, fixed_params=fixed, test_stat="qtilde", return_expected_set=True
+    )
+    return float(cls_obs), [float(v) for v in cls_exp]
+
+
+def spread(patches: list[dict[str, Any]], n: int | None) -> list[dict[str, Any]]:
+    ordered = sorted(patches, key=lambda p: p["metadata"]["values"])
+    if not n or n >= len(ordered):
+        return ordered
+    step = (len(ordered) - 1) / max(1, n - 1)
+    picked = {round(i * step) for i in range(n)}
+    return [ordered[i] for i in sorted(picked)]
+
+
+def run_job(server: JupyterServerProcess, params: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    r = server.request("POST", "jobs", json={"kind": "fit.scan", "params": params})
+    r.raise_for_status()
+    job_id = r.json()["id"]
+    while True:
+        job = server.request("GET", f"jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed", "cancelled", "interrupted"):
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    if job["state"] != "succeeded":
+        sys.exit(f"the scan {job['state']}: {job.get('error')}")
+    return job["result"], elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--likelihood", default="3L-eRJR", help="a folder of the likelihoods directory")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="the likelihoods directory")
+    parser.add_argument("--patches", type=int, default=None, help="only N patches spread over the grid")
+    parser.add_argument("--workers", type=int, default=2, help="VRELab.fit_workers")
+    parser.add_argument("--nice", type=int, default=None, help="VRELab.fit_worker_nice (server default: 10)")
+    args = parser.parse_args()
+
+    import pyhf
+
+    folder = args.dir / args.likelihood
+    background = json.loads((folder / "BkgOnly.json").read_text())
+    patchset = json.loads((folder / "patchset.json").read_text())
+    patches = spread(patchset["patches"], args.patches)
+    names = [p["metadata"]["name"] for p in patches]
+    fix_stiff = args.likelihood == "3L-eRJR"
+    ref_path = folder / "reference.json"
+    reference = json.loads(ref_path.read_text())["results"] if ref_path.is_file() else {}
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info())
+    except ImportError:
+        blas = "threadpoolctl not installed"
+    print(f"{args.likelihood}: {len(patches)} patches; {os.cpu_count()} cores; pyhf {pyhf.__version__}; {blas}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; load average {os.getloadavg()}")
+
+    pyhf.set_backend("numpy")
+    ws = pyhf.Workspace(background)
+    naive: dict[str, tuple[float, list[float]]] = {}
+    half = len(patches) // 2
+
+    def baseline(part: list[dict[str, Any]]) -> float:
+        started = time.perf_counter()
+        for p in part:
+            naive[p["metadata"]["name"]] = naive_point(pyhf, ws, p["patch"], fix_stiff)
+        return time.perf_counter() - started
+
+    t_naive = baseline(patches[:half])
+    print(f"(a) naive loop, first half: {half} patches in {t_naive:.1f} s", flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="vrelab-fit-bench-"))
+    config: dict[str, Any] = {"fit_workers": args.workers}
+    if args.nice is not None:
+        config["fit_worker_nice"] = args.nice
+    server = JupyterServerProcess(workdir, vrelab_config=config)
+    try:
+        server.start()
+        shutil.copytree(folder, server.root / args.likelihood)
+        t0 = time.perf_counter()
+        r = server.request("POST", "fit/workspaces", json={"path": args.likelihood})
+        r.raise_for_status()
+        wid = r.json()["id"]
+        t_store = time.perf_counter() - t0
+        params: dict[str, Any] = {"workspace_id": wid, "patches": names, "workers": args.workers}
+        if fix_stiff:
+            params["fix_shapesys_tau_above"] = STIFF_TAU
+        first, t_first = run_job(server, params)
+        print(f"(b) vrelab scan: {len(names)} patches in {t_first:.1f} s ({first['executor']})", flush=True)
+        second, t_second = run_job(server, params)
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    t_naive += baseline(patches[half:])
+    print(f"(a) naive loop, both halves: {len(patches)} patches in {t_naive:.1f} s", flush=True)
+
+    busy = sum(p["seconds"] for p in first["points"])
+    efficiency = busy / (t_first * max(1, first["workers"]))
+    dev_naive = dev_ref = 0.0
+    for point in first["points"]:
+        if point["error"]:
+            print(f"   point {point['patch']} FAILED: {point['error']}")
+            continue
+        obs, exp = naive[point["patch"]]
+        dev_naive = max(
+            dev_naive, abs(point["CLs_obs"] - obs), *(abs(a - b) for a, b in zip(point["CLs_exp"], exp, strict=True))
+        )
+        ref = reference.get(point["patch"])
+        if ref:
+            diffs = [abs(point["CLs_obs"] - ref["CLs_obs"])] + [
+                abs(a - b) for a, b in zip(point["CLs_exp"], ref["CLs_exp"], strict=True)
+            ]
+            dev_ref = max(dev_ref, *diffs)
+    print()
+    print(f"storing the workspace (validate, inspect, digest; once): {t_store:.1f} s")
+    print(f"naive loop:           {t_naive:8.1f} s  ({t_naive / len(patches):.2f} s per patch)")
+    nice = "default" if args.nice is None else args.nice
+    print(
+        f"vrelab scan:          {t_first:8.1f} s  ({args.workers} workers at nice {nice}, {first['n_failed']} failed)"
+    )
+    print(f"speed-up:             {t_naive / t_first:8.2f} x   (goal >= 3 on 2 cores)")
+    print(f"parallel efficiency:  {efficiency:8.2f}     (workers' busy time / (workers x wall time))")
+    print(f"second request:       {t_second:8.3f} s = {100 * t_second / t_first:.3f}% of the first (goal <= 1%)")
+    print(f"max |CLs vrelab - naive|:     {dev_naive:.2e}")
+    if reference:
+        print(f"max |CLs vrelab - reference|: {dev_ref:.2e}  (goal < 1e-4)")
+    if second["points"] != first["points"]:
+        print("WARNING: the second request's points differ from the first's")
+
+
+if __name__ == "__main__":
+    main()

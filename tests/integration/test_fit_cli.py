@@ -1,0 +1,75 @@
+"""``Client().fit`` and ``vrelab fit`` against a real Jupyter server process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+pyhf = pytest.importorskip("pyhf")
+
+from test_fit_api import simple_patchset, simple_workspace  # noqa: E402
+
+from servers import JupyterServerProcess  # noqa: E402
+from vrelab import errors  # noqa: E402
+from vrelab.cli import main  # noqa: E402
+from vrelab.client import Client  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def a_fit_server(tmp_path_factory):
+    server = JupyterServerProcess(tmp_path_factory.mktemp("fit-server"), vrelab_config={"fit_workers": 2})
+    server.start()
+    ws = simple_workspace()
+    folder = server.root / "simple"
+    folder.mkdir()
+    (folder / "BkgOnly.json").write_text(json.dumps(ws))
+    (folder / "patchset.json").write_text(json.dumps(simple_patchset(ws)))
+    yield server
+    server.stop()
+
+
+def _cli(server, *args):
+    return CliRunner().invoke(main, ["--url", server.url, "--token", server.token, *args])
+
+
+def test_client_fit_methods(a_fit_server):
+    with Client(a_fit_server.url, a_fit_server.token) as client:
+        ws = client.fit.add(path="simple")
+        assert ws["n_patches"] == 6
+        assert client.fit.patches(ws["id"])["labels"] == ["m1", "m2"]
+        seen = []
+        result = client.fit.hypotest(ws["id"], patch="pt_100_0", on_progress=lambda j: seen.append(j["state"]))
+        assert 0 < result["CLs_obs"] < 1 and seen
+        scan = client.fit.scan(ws["id"], workers=2)
+        assert scan["n_points"] == 6 and scan["n_failed"] == 0 and scan["contours"]
+        with pytest.raises(errors.NotFound, match="no patch named"):
+            client.fit.hypotest(ws["id"], patch="nope")
+        job = client.fit.mle(ws["id"], wait=False)
+        assert job["kind"] == "fit.mle" and job["state"] in ("queued", "running", "succeeded")
+
+
+def test_cli_fit_commands(a_fit_server):
+    server = a_fit_server
+    r = _cli(server, "fit", "add", "simple", "--json")
+    assert r.exit_code == 0, r.output
+    wid = json.loads(r.output)["id"]
+    r = _cli(server, "fit", "ls")
+    assert r.exit_code == 0 and wid[:12] in r.output
+    r = _cli(server, "fit", "inspect", wid[:8], "--patches")
+    assert r.exit_code == 0, r.output
+    assert "singlechannel" in r.output and "pt_300_50" in r.output and "m1=300" in r.output
+    r = _cli(server, "fit", "cls", wid, "-p", "pt_200_50", "--json")
+    assert r.exit_code == 0, r.output
+    assert 0 < json.loads(r.output)["CLs_obs"] < 1
+    r = _cli(server, "fit", "cls", wid, "-p", "pt_200_50")
+    assert r.exit_code == 0 and "CLs_obs" in r.output and "(cached)" in r.output
+    r = _cli(server, "fit", "limit", wid, "-p", "pt_200_50", "--scan", "0:5:11")
+    assert r.exit_code == 0 and "observed limit" in r.output, r.output
+    r = _cli(server, "fit", "fit", wid)
+    assert r.exit_code == 0 and "POI mu" in r.output, r.output
+    r = _cli(server, "fit", "scan", wid, "--only", "pt_100_0", "--only", "pt_300_50")
+    assert r.exit_code == 0 and "2 points" in r.output, r.output
+    r = _cli(server, "fit", "cls", wid, "-p", "nope")
+    assert r.exit_code == 1 and "no patch named 'nope'" in r.output and "Traceback" not in r.output
