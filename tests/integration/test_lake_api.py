@@ -60,7 +60,8 @@ def jp_server_config(tmp_path, embedded_lake, request):
     # the password by file, not in the config: jupyter_server logs its whole config at DEBUG level
     (embedded,) = lake["lake_instances"]
     auth = dict(embedded["auth"])
-    SECRETS.add(auth.pop("password"))
+    auth.pop("password_file", None)
+    SECRETS.add(embedded_lake.password(embedded_lake.user))
     embedded = {**embedded, "auth": {**auth, "password_file": str(embedded_lake.user_password_file)}}
     dead_password = tmp_path / "dead.password"
     dead_password.write_text("dead-lake-password\n")

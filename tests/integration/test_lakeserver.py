@@ -68,7 +68,12 @@ def test_written_files_point_at_the_lake_and_hide_passwords(embedded_lake: Embed
     assert snippet["VRELab"]["default_lake_instance"] == "embedded" == instance["name"]
     assert instance["rucio_host"] == embedded_lake.url == instance["auth_host"]
     assert instance["auth"]["account"] == embedded_lake.user
-    assert instance["auth"]["password"] == embedded_lake.password(embedded_lake.user)
+    # the password is referenced by its 0600 file: jupyter_server logs its config at DEBUG level
+    assert "password" not in instance["auth"]
+    password_file = Path(instance["auth"]["password_file"])
+    assert password_file.read_text().strip() == embedded_lake.password(embedded_lake.user)
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    assert embedded_lake.password(embedded_lake.user) not in embedded_lake.jupyter_config.read_text()
     for path in (
         embedded_lake.jupyter_config,
         embedded_lake.root_config,

@@ -38,6 +38,15 @@ _HTTP_CODES = {
 }
 
 
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    # A StopIteration cannot cross run_in_executor's future (asyncio turns it into a confusing
+    # RuntimeError): report it as the bug it is, with the function's name in the log.
+    try:
+        return fn(*args, **kwargs)
+    except StopIteration as exc:
+        raise RuntimeError(f"{getattr(fn, '__qualname__', fn)!s} raised StopIteration") from exc
+
 class VRELabHandler(APIHandler):
     """Base handler. Subclasses set ``auth_resource`` (the RBAC resource name)."""
 
@@ -113,7 +122,7 @@ class VRELabHandler(APIHandler):
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking service code in a thread, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(_call, fn, args, kwargs))
 
     # ------------------------------------------------------------------ output
     def write_json(self, data: Any, status: int = 200) -> None:

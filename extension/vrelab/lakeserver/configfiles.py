@@ -153,7 +153,8 @@ def oidc_client_cfg(paths: LakePaths, settings: LakeSettings, account: str) -> s
     return _sections(sections, header)
 
 
-def jupyter_config(settings: LakeSettings, user: str, password: str) -> dict[str, object]:
+def jupyter_config(settings: LakeSettings, user: str, password_file: Path) -> dict[str, object]:
+    # the password by file (0600), not inline: jupyter_server logs its whole config at DEBUG level
     return {
         "VRELab": {
             "lake_instances": [
@@ -167,7 +168,7 @@ def jupyter_config(settings: LakeSettings, user: str, password: str) -> dict[str
                         "auth_type": "userpass",
                         "account": user,
                         "username": user,
-                        "password": password,
+                        "password_file": str(password_file),
                     },
                 }
             ],
@@ -216,6 +217,6 @@ def write_all(
             }
         }
         write_private(paths.etc / "idpsecrets.json", json.dumps(idp, indent=2) + "\n")
-    snippet = jupyter_config(settings, settings.user, user_password)
+    snippet = jupyter_config(settings, settings.user, paths.password_file(settings.user))
     write_private(paths.jupyter_config, json.dumps(snippet, indent=2) + "\n")
     paths.env_sh.write_text(env_sh(paths, venv, settings.user))
