@@ -25,6 +25,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO / "artifacts" / "browser"
 
 TEST_JOB_KINDS = {"test.steps": "jobkinds:steps", "test.fail": "jobkinds:fail"}
+LOGIN_INSTANCE = "embedded-login"
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -39,6 +41,11 @@ def pytest_runtest_makereport(item, call):
 def a_jupyterlab(tmp_path_factory, embedded_lake) -> Iterator[JupyterServerProcess]:
     """JupyterLab with vrelab, its data-lake instance the session's embedded lake."""
     lake_config = json.loads(embedded_lake.jupyter_config.read_text())["VRELab"]
+    # a second instance on the same lake without an identity: the sidebar's login form logs in there
+    first = lake_config["lake_instances"][0]
+    no_identity = {k: v for k, v in first.items() if k != "auth"}
+    no_identity |= {"name": LOGIN_INSTANCE, "display_name": "Embedded lake (log in)"}
+    lake_config = {**lake_config, "lake_instances": [*lake_config["lake_instances"], no_identity]}
     workdir = tmp_path_factory.mktemp("jupyterlab")
     settings = workdir / "settings"
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
@@ -78,10 +85,23 @@ def lab_page(request, a_browser, a_jupyterlab):
     context = a_browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    failed_requests: list[str] = []  # "STATUS METHOD URL" of every answer >= 400
+
+    def on_console(m) -> None:
+        where = (m.location or {}).get("url", "")
+        console.append(f"{m.type}: {m.text}" + (f" [{where}]" if where else ""))
+
+    def on_response(r) -> None:
+        if r.status >= 400:
+            failed_requests.append(f"{r.status} {r.request.method} {r.url}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.on("response", on_response)
     page.console = console  # type: ignore[attr-defined]
-    page.goto(f"{a_jupyterlab.url}lab?token={a_jupyterlab.token}")
+    page.failed_requests = failed_requests  # type: ignore[attr-defined]
+    # ?reset: each test starts from the default layout, not what the previous one left open
+    page.goto(f"{a_jupyterlab.url}lab?reset&token={a_jupyterlab.token}")
     page.wait_for_function("window.jupyterapp !== undefined", timeout=90_000)
     page.wait_for_function(
         "window.jupyterapp.restored && window.jupyterapp.commands.hasCommand('vrelab:open-sidebar')",
@@ -94,7 +114,7 @@ def lab_page(request, a_browser, a_jupyterlab):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = request.node.name
         page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"))
-        (ARTIFACTS / f"FAILED-{name}.console.log").write_text("\n".join(console))
+        (ARTIFACTS / f"FAILED-{name}.console.log").write_text("\n".join([*console, "", *failed_requests]))
     context.close()
 
 
@@ -104,3 +124,48 @@ def save_screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path))
     return path
 
+
+def open_tab(page, tab: str) -> None:
+    """Open the vrelab sidebar from its icon in the left bar, then one of its tabs by its button."""
+    icon = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='vrelab-sidebar']")
+    if not page.locator("#vrelab-sidebar").is_visible():
+        icon.click()
+    page.locator("#vrelab-sidebar").wait_for(state="visible", timeout=30_000)
+    page.locator(f"#vrelab-{tab}-tab").click()
+    page.locator(f"#vrelab-{tab}").wait_for(state="visible", timeout=30_000)
+
+
+def set_theme(page, theme: str) -> None:
+    light = "true" if theme == "light" else "false"
+    page.evaluate(f"window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{THEMES[theme]}'}})")
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{light}'", timeout=30_000)
+    page.wait_for_timeout(300)  # the theme's CSS variables settle
+
+
+def screenshots_in_both_themes(page, name: str) -> list[Path]:
+    """``<name>-light.png`` and ``<name>-dark.png``; the page is left in the light theme."""
+    paths = [save_screenshot(page, f"{name}-light")]
+    set_theme(page, "dark")
+    paths.append(save_screenshot(page, f"{name}-dark"))
+    set_theme(page, "light")
+    return paths
+
+
+def assert_no_console_errors(page, expected_failures: tuple[str, ...] = ()) -> None:
+    """No uncaught error and no console error, except the browser's own note of an HTTP error the
+    test caused on purpose (``expected_failures``: substrings of "STATUS METHOD URL")."""
+    unexpected = [f for f in page.failed_requests if not any(e in f for e in expected_failures)]
+    errors = [m for m in page.console if m.startswith(("error", "pageerror"))]
+    if not unexpected:  # Chromium logs each failed request as "Failed to load resource"
+        errors = [m for m in errors if "Failed to load resource" not in m]
+    assert not errors, errors
+    assert not unexpected, unexpected
+
+
+def wait_for_text(page, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Wait until the first element matching ``selector`` exists and its text contains ``text``."""
+    page.wait_for_function(
+        "([sel, text]) => { const e = document.querySelector(sel); return !!e && e.textContent.includes(text); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "lake_fixtures", "browser_fixtures"]
+pytest_plugins = [
+    "pytest_jupyter.jupyter_server",
+    "lake_fixtures",
+    "browser_fixtures",
+    "container_fixtures",
+    "reana_double",
+]
 
 TEST_JOB_KINDS = {
     "test.steps": "jobkinds:steps",

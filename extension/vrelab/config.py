@@ -157,6 +157,44 @@ class VRELab(Configurable):
         )
     ).tag(config=True)
 
+    container_engine_url = Unicode(
+        help=(
+            "Docker-API container engine that the 'container' workflow backend runs steps on, e.g. "
+            "unix:///run/podman/podman.sock (podman system service) or unix:///var/run/docker.sock. "
+            "Empty: DOCKER_HOST, then podman's rootful and rootless sockets, then docker's. "
+            "Environment: VRELAB_CONTAINER_ENGINE_URL."
+        )
+    ).tag(config=True)
+
+    container_network = Unicode(
+        help=(
+            "Network of workflow step containers: 'none' (no network), 'host', 'bridge' or a network "
+            "name. Empty: the engine's default. Environment: VRELAB_CONTAINER_NETWORK."
+        )
+    ).tag(config=True)
+
+    workflow_dir = Unicode(
+        help=(
+            "Folder, relative to the root, where workflow runs keep their record, logs and workspace "
+            "(one sub-folder per run). Environment: VRELAB_WORKFLOW_DIR."
+        )
+    ).tag(config=True)
+
+    workflow_concurrency = Integer(
+        help=(
+            "How many workflow steps (CPU slots) one run executes at the same time on the local and "
+            "Dask backends. Default: the number of CPU cores. Environment: VRELAB_WORKFLOW_CONCURRENCY."
+        )
+    ).tag(config=True)
+
+    workflow_backends = Dict(
+        help=(
+            "Options of each workflow backend, as {backend: {option: value}} (e.g. {'reana': {...}, "
+            "'dask': {'scheduler': 'tcp://...'}}); {'enabled': false} turns a backend off and "
+            "{'class': 'module:Class'} adds one. Environment: VRELAB_WORKFLOW_BACKENDS (JSON)."
+        ),
+    ).tag(config=True)
+
     status_probe_seconds = Float(
         help=(
             "How long the reachability of upstream services (Rucio, container engine, Dask) shown by "
@@ -232,6 +270,26 @@ class VRELab(Configurable):
     @default("fit_worker_nice")
     def _default_fit_nice(self) -> int:
         return int(_env("FIT_WORKER_NICE") or 10)
+
+    @default("container_engine_url")
+    def _default_container_engine(self) -> str:
+        return _env("CONTAINER_ENGINE_URL") or ""
+
+    @default("container_network")
+    def _default_container_network(self) -> str:
+        return _env("CONTAINER_NETWORK") or ""
+
+    @default("workflow_dir")
+    def _default_workflow_dir(self) -> str:
+        return _env("WORKFLOW_DIR") or "workflows"
+
+    @default("workflow_concurrency")
+    def _default_workflow_concurrency(self) -> int:
+        return int(_env("WORKFLOW_CONCURRENCY") or max(1, os.cpu_count() or 1))
+
+    @default("workflow_backends")
+    def _default_workflow_backends(self) -> dict[str, Any]:
+        return dict(_env_json("WORKFLOW_BACKENDS", {}))
 
     @default("status_probe_seconds")
     def _default_probe(self) -> float:

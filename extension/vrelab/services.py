@@ -64,6 +64,19 @@ class Services:
         )
         for kind in self.fit.job_kinds():
             self.registry.register(kind)
+        from .workflows.service import WorkflowService
+
+        self.workflows = WorkflowService(
+            self.root_dir,
+            workflow_dir=config.workflow_dir,
+            concurrency=config.workflow_concurrency,
+            dask_scheduler=config.dask_scheduler,
+            backend_options=dict(config.workflow_backends),
+            config=config,
+            fit=self.fit,
+        )
+        for kind in self.workflows.job_kinds():
+            self.registry.register(kind)
         for name, spec in config.extra_job_kinds.items():
             self.registry.register(parse_kind_spec(name, spec))
         self.store = JobStore(self.data_dir / "jobs.sqlite")
@@ -75,7 +88,11 @@ class Services:
             log_dir=self.data_dir / "job-logs",
         )
         self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
+        self.workflows.attach(self.jobs)
         self.lake = _lake_service(config, self.data_dir, self.root_dir)
+        for kind in self.lake.job_kinds():  # lake.download, lake.upload, lake.multiply
+            if kind.name not in config.extra_job_kinds:
+                self.registry.register(kind)
         self.status = StatusService(__version__, config.status_probe_seconds)
         self._register_capabilities()
 
@@ -99,10 +116,7 @@ class Services:
         self.status.add_capability("lake", lambda: lake, rucio_ping_probe(instances))
         fit = {"enabled": module_available("pyhf"), "dask_scheduler": bool(self.config.dask_scheduler)}
         self.status.add_capability("fit", lambda: fit)
-        self.status.add_capability(
-            "workflows",
-            lambda: {"enabled": True, "backends": ["local"]},
-        )
+        self.status.add_capability("workflows", self.workflows.capability)
 
     def openapi(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The contract as this server applies it: page-size limit, job kinds, data-lake instances."""

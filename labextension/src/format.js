@@ -76,3 +76,34 @@ export function progressFraction(progress) {
   }
   return Math.min(1, Math.max(0, done / total));
 }
+
+/** Bytes as "1.2 MB" (decimal units, as Rucio shows them); "" when unknown. */
+export function formatBytes(value) {
+  const n = Number(value);
+  if (value === null || value === undefined || value === '' || !Number.isFinite(n)) {
+    return '';
+  }
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+/** A number for people: up to 4 significant digits, exponent form when tiny or huge. */
+export function formatNumber(value, digits = 4) {
+  if (value === null || value === undefined || value === '') {
+    return '–';
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) {
+    return String(value);
+  }
+  if (n !== 0 && (Math.abs(n) < 1e-3 || Math.abs(n) >= 1e6)) {
+    return n.toExponential(digits - 1);
+  }
+  return String(Number(n.toPrecision(digits)));
+}

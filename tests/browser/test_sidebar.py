@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from browser_fixtures import save_screenshot
+from browser_fixtures import assert_no_console_errors, open_tab, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,3 +66,29 @@ def test_sidebar_shows_a_failed_jobs_message(lab_page, a_jupyterlab):
     page.wait_for_function(
         "document.body.textContent.includes('the DID ATLAS_OD_EDU:nope does not exist')", timeout=30_000
     )
+
+
+def test_the_sidebar_reads_nothing_while_hidden(lab_page):
+    """The Fits tab streams job events only while it shows: hiding the sidebar closes the stream,
+    and no tab polls the API until it shows again."""
+    page = lab_page
+    opened: list[str] = []
+    closed: list[str] = []
+    page.on("request", lambda r: opened.append(r.url) if "/vrelab/api/v1/" in r.url else None)
+    page.on("requestfailed", lambda r: closed.append(r.url) if "/jobs/events" in r.url else None)
+    open_tab(page, "fits")
+    page.wait_for_selector("#vrelab-fits .jp-vrelab-Footer:has-text('Live')", timeout=30_000)
+    assert any("/jobs/events" in u for u in opened)
+
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='filebrowser']").click()
+    page.wait_for_function("!document.querySelector('#vrelab-sidebar').checkVisibility()", timeout=10_000)
+    page.wait_for_timeout(500)
+    assert closed, "the job stream stayed open while the sidebar was hidden"
+    opened.clear()
+    page.wait_for_timeout(6_000)  # longer than the Status tab's poll interval
+    assert opened == []
+
+    open_tab(page, "fits")
+    page.wait_for_selector("#vrelab-fits .jp-vrelab-Footer:has-text('Live')", timeout=30_000)
+    assert any("/jobs/events" in u for u in opened)
+    assert_no_console_errors(page)

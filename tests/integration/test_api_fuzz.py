@@ -32,7 +32,15 @@ EXAMPLES_PER_OPERATION = 30
 # 400 naming the bad part: a workspace must be a valid HistFactory model (bin counts agree across
 # channels, samples and observations; tested in test_fit_api.py), and a job's params are checked by
 # its kind (tested with each capability). Every other check still applies to them.
-SEMANTIC_BODIES = {"POST /fit/workspaces", "POST /jobs"}
+# A workflow spec is YAML text and a RECAST request names files and stored workspaces: a
+# schema-valid body may rightly be a 400 (bad YAML, a cycle) or a 404 (no such file).
+SEMANTIC_BODIES = {
+    "POST /fit/workspaces",
+    "POST /jobs",
+    "POST /workflows",
+    "POST /workflows/validate",
+    "POST /workflows/recast",
+}
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from .demo import demo
 from .fit import fit
 from .jobs import jobs
 from .lake import lake
+from .workflows import wf
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,3 +48,4 @@ main.add_command(jobs)
 main.add_command(lake)
 main.add_command(fit)
 main.add_command(demo)
+main.add_command(wf)

@@ -15,6 +15,7 @@ import click
 
 from ..errors import BadRequest, VRELabError
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+from .fit_plots import emit_plots, plot_option
 from .progress import follow_job
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
@@ -200,9 +201,12 @@ def inspect(ctx: Ctx, workspace: str, region: str | None, show_patches: bool) ->
 
 @fit.command("fit")
 @fit_options
+@plot_option
 @pass_ctx
 @friendly_errors
-def fit_cmd(ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, **opts: Any) -> None:
+def fit_cmd(
+    ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, plot_file: str | None, **opts: Any
+) -> None:
     """Maximum-likelihood fit: best-fit values, uncertainties, pulls, yields."""
     wid = _workspace_id(ctx, workspace, region)
     result = _submit(ctx, "fit.mle", wid, {"patch": patch, **_options(**opts)}, no_wait)
@@ -219,13 +223,17 @@ def fit_cmd(ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_
         return head + "\n" + table(rows, ["PARAMETER", "BEST FIT", "ERROR", ""])
 
     emit(ctx, result, text)
+    emit_plots(ctx, wid, "fit.mle", result, plot_file)
 
 
 @fit.command("cls")
 @fit_options
+@plot_option
 @pass_ctx
 @friendly_errors
-def cls(ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, **opts: Any) -> None:
+def cls(
+    ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, plot_file: str | None, **opts: Any
+) -> None:
     """Hypothesis test: CLs observed and expected (-2..+2 sigma)."""
     wid = _workspace_id(ctx, workspace, region)
     result = _submit(ctx, "fit.hypotest", wid, {"patch": patch, **_options(**opts)}, no_wait)
@@ -238,10 +246,12 @@ def cls(ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait
         return f"mu = {r['poi_value']:g}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}"
 
     emit(ctx, result, text)
+    emit_plots(ctx, wid, "fit.hypotest", result, plot_file)
 
 
 @fit.command("limit")
 @fit_options
+@plot_option
 @click.option("--scan", "grid", metavar="START:STOP:STEPS", help="A grid of POI values (default: toms748).")
 @click.option("--level", type=float, help="CLs level (default 0.05, 95% CL).")
 @pass_ctx
@@ -252,6 +262,7 @@ def limit(
     patch: str | None,
     region: str | None,
     no_wait: bool,
+    plot_file: str | None,
     grid: str | None,
     level: float | None,
     **opts: Any,
@@ -275,10 +286,12 @@ def limit(
         return f"observed limit: {_fmt(r['obs_limit'])}\nexpected (-2..+2 sigma): {exp}\n{method}"
 
     emit(ctx, result, text)
+    emit_plots(ctx, wid, "fit.limit", result, plot_file)
 
 
 @fit.command("scan")
 @fit_options
+@plot_option
 @click.option("--only", "only", multiple=True, metavar="PATCH", help="Scan only these patches (repeatable).")
 @click.option("--workers", type=int, help="Worker processes (default: the server's VRELab.fit_workers).")
 @click.option("--contour-axes", help="Two labels for the contour plane, e.g. mn2,mn1.")
@@ -290,6 +303,7 @@ def scan(
     patch: str | None,
     region: str | None,
     no_wait: bool,
+    plot_file: str | None,
     only: tuple[str, ...],
     workers: int | None,
     contour_axes: str | None,
@@ -329,3 +343,4 @@ def scan(
         return out
 
     emit(ctx, result, text)
+    emit_plots(ctx, wid, "fit.scan", result, plot_file)

@@ -191,4 +191,5 @@ def token(home: str | None, lifetime: int) -> None:
     click.echo(_server(home).oidc_token(lifetime=lifetime))
 
 
-from . import lake_browse  # noqa: E402, F401  (adds instances/login/logout/whoami/search/show/rses/rules)
+# these add instances/login/logout/whoami/search/show/rses/rules and download/upload/multiply
+from . import lake_browse, lake_transfers  # noqa: E402, F401

@@ -18,6 +18,7 @@ from .discovery import ServerInfo, candidates, no_server_error
 if TYPE_CHECKING:
     from .fit import FitAPI
     from .lake import LakeAPI
+    from .workflows import WorkflowsAPI
 
 API_PATH = "vrelab/api/v1/"
 FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
@@ -136,6 +137,14 @@ class Client:
         from .fit import FitAPI
 
         return FitAPI(self)
+
+    @property
+    def workflows(self) -> WorkflowsAPI:
+        """Workflow runs (REANA-like) and RECAST: ``Client().workflows.submit(path=...)`` — see
+        :mod:`vrelab.client.workflows`."""
+        from .workflows import WorkflowsAPI
+
+        return WorkflowsAPI(self)
 
 
     # ------------------------------------------------------------------ server

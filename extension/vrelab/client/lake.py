@@ -5,6 +5,13 @@
     >>> rule = lake.make_available("ATLAS_OD_EDU:GamGam.mc", "NAPOLI-DISK", lifetime_days=7)
     >>> lake.wait_rule(rule["id"])["state"]
     'OK'
+    >>> job = lake.download("ATLAS_OD_EDU:GamGam.data", dest="data/gamgam")   # waits, returns the job
+    >>> [f["path"] for f in job["result"]["files"]]
+
+Transfers are jobs of the server (``lake.download``, ``lake.upload``, ``lake.multiply``): with
+``wait=True`` (the default) the call follows the job and returns its final record (raising the
+job's error if it failed); ``on_progress(job)`` sees every progress event; ``wait=False`` returns
+the queued job at once.
 
 Every method takes ``instance=`` (default: the server's default instance). Errors come back as
 :mod:`vrelab.errors` classes: ``NotFound`` for an unknown DID, ``Conflict`` for a duplicate rule...
@@ -23,6 +30,22 @@ if TYPE_CHECKING:
     from .api import Client
 
 FINAL_RULE_STATES = {"OK", "STUCK", "SUSPENDED"}
+Progress = Callable[[dict[str, Any]], None]
+
+
+def raise_for_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A finished job's record if it succeeded; else its error as the matching vrelab error."""
+    if job.get("state") == "succeeded":
+        return job
+    from .api import _BY_CODE
+
+    err = job.get("error") or {}
+    code = err.get("code") or ""
+    cls = _BY_CODE.get(code, errors.VRELabError)
+    exc = cls(err.get("message") or f"The job {job.get('id')} {job.get('state')}.", details=err.get("details") or {})
+    if code:
+        exc.code = code
+    raise exc
 
 
 def _q(segment: str) -> str:
@@ -193,3 +216,90 @@ class LakeAPI:
             if on_change is not None:
                 on_change(rule)
         return rule
+
+    # ------------------------------------------------------------------ transfers (jobs)
+    def _job(self, kind: str, params: dict[str, Any], wait: bool, on_progress: Progress | None) -> dict[str, Any]:
+        job = self._c.submit(kind, {k: v for k, v in params.items() if v is not None})
+        if not wait:
+            return job
+        return raise_for_job(self._c.wait(job["id"], on_progress=on_progress))
+
+    def download(
+        self,
+        dids: str | list[str],
+        *,
+        dest: str | None = None,
+        rse: str | None = None,
+        workers: int | None = None,
+        prefer_local: bool | None = None,
+        wait: bool = True,
+        on_progress: Progress | None = None,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """Download files, datasets or containers into ``dest`` (a folder of your Jupyter home,
+        default ``data/<scope>``); files already there and verified are kept. The result lists
+        every file with its ``path`` (in your home) and ``local_path`` (absolute)."""
+        params = {
+            "instance": instance,
+            "dids": [dids] if isinstance(dids, str) else list(dids),
+            "dest": dest,
+            "rse": rse,
+            "workers": workers,
+            "prefer_local": prefer_local,
+        }
+        return self._job("lake.download", params, wait, on_progress)
+
+    def upload(
+        self,
+        files: str | list[str],
+        *,
+        scope: str,
+        rse: str,
+        dataset: str | None = None,
+        lifetime: int | None = None,
+        wait: bool = True,
+        on_progress: Progress | None = None,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload files of your Jupyter home (paths relative to it) into ``scope`` on ``rse``,
+        optionally into ``dataset``, with a ``lifetime`` in seconds."""
+        params = {
+            "instance": instance,
+            "files": [files] if isinstance(files, str) else list(files),
+            "scope": scope,
+            "rse": rse,
+            "dataset": dataset,
+            "lifetime": lifetime,
+        }
+        return self._job("lake.upload", params, wait, on_progress)
+
+    def multiply(
+        self,
+        dataset: str,
+        *,
+        copies: int = 2,
+        rse: str,
+        replicate_to: str,
+        lifetime: int | None = None,
+        scope: str | None = None,
+        name: str | None = None,
+        tree: str | None = None,
+        wait: bool = True,
+        on_progress: Progress | None = None,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """The data-multiplication exercise: merge the dataset's ROOT files, upload ``copies``
+        copies into a new dataset (``scope``, default ``user.<account>``) on ``rse`` with a
+        ``lifetime``, and replicate it to ``replicate_to``."""
+        params = {
+            "instance": instance,
+            "dataset": dataset,
+            "copies": copies,
+            "rse": rse,
+            "replicate_to": replicate_to,
+            "lifetime": lifetime,
+            "scope": scope,
+            "name": name,
+            "tree": tree,
+        }
+        return self._job("lake.multiply", params, wait, on_progress)

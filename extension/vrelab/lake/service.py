@@ -106,6 +106,7 @@ class LakeService:
         scan_limit: int = 10_000,
     ):
         self.instances = instances
+        self.data_dir = data_dir
         self.root_dir = root_dir
         self.timeout = timeout
         self.scan_limit = scan_limit
@@ -184,6 +185,17 @@ class LakeService:
         s = self.session(name)
         with diagnosed(s.instance, s.creds), rucio_errors(s.host, SECRETS.redact):
             yield s
+
+    def rucio(self, name: str) -> Any:
+        """``with lake.rucio(name) as s:`` — a logged-in session, Rucio's errors translated (for jobs)."""
+        return self._rucio(name)
+
+    def job_kinds(self) -> list[Any]:
+        """The transfer job kinds (``lake.download``, ``lake.upload``, ``lake.multiply``) bound to this
+        service; the jobs find it again by its data folder (they run in this server process)."""
+        from .jobs import job_kinds
+
+        return job_kinds(self)
 
     def _identity(self, inst: Instance) -> dict[str, Any]:
         found = self._credentials(inst)
@@ -664,6 +676,9 @@ class LakeService:
         return {**after, "deleted": True}
 
     def close(self) -> None:
+        from .runtime import forget
+
+        forget(self)
         with self._lock:
             sessions = list(self._sessions.values())
             self._sessions.clear()

@@ -7,12 +7,12 @@ import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from '../api.js';
 import { h, setChildren } from '../dom.js';
-import { formatAge, formatDateTime, progressFraction, stateKind } from '../format.js';
+import { formatAge, formatDateTime, stateKind } from '../format.js';
 import { FRONTEND_VERSION } from '../version.js';
+import { renderError, renderProgress } from '../ui.js';
 
 const POLL_INTERVAL = 5000; // ms, while visible
 const POLL_MAX = 60000; // ms, backing off after failures
-const RUNNING = new Set(['running', 'started']); // an indeterminate bar when no total is known
 
 export class StatusTab extends Widget {
   /**
@@ -236,37 +236,7 @@ function renderJob(job, now) {
   job = job || {};
   const kind = stateKind(job.state);
   const progress = job.progress || {};
-  const fraction = progressFraction(progress);
-  let bar = null;
-  if (fraction !== null) {
-    const pct = Math.round(fraction * 100);
-    bar = h(
-      'div',
-      { class: 'jp-vrelab-ProgressRow' },
-      h(
-        'div',
-        {
-          class: 'jp-vrelab-Progress',
-          role: 'progressbar',
-          'aria-valuemin': '0',
-          'aria-valuemax': '100',
-          'aria-valuenow': String(pct)
-        },
-        h('div', { class: 'jp-vrelab-ProgressBar', style: { width: `${pct}%` } })
-      ),
-      h('span', { class: 'jp-vrelab-ProgressText' }, `${progress.done}/${progress.total}`)
-    );
-  } else if (RUNNING.has(String(job.state || '').toLowerCase())) {
-    bar = h(
-      'div',
-      { class: 'jp-vrelab-ProgressRow' },
-      h(
-        'div',
-        { class: 'jp-vrelab-Progress jp-mod-indeterminate', role: 'progressbar' },
-        h('div', { class: 'jp-vrelab-ProgressBar' })
-      )
-    );
-  }
+  const bar = renderProgress(job);
   const id = String(job.id ?? '');
   const updated = job.updated ?? job.created;
   const failure = job.error && typeof job.error === 'object' && job.error.message ? job.error : null;
@@ -307,29 +277,4 @@ function renderJob(job, now) {
   );
 }
 
-/** A readable error box: the message, then the code, status and details. */
-export function renderError(err) {
-  const details = err.details && typeof err.details === 'object' ? Object.entries(err.details) : [];
-  const facts = [err.code, err.status ? `HTTP ${err.status}` : null].filter(Boolean).join(' · ');
-  return h(
-    'div',
-    { class: 'jp-vrelab-Error', role: 'alert' },
-    h('div', { class: 'jp-vrelab-ErrorMessage' }, String(err.message || err)),
-    facts ? h('div', { class: 'jp-vrelab-ErrorFacts' }, facts) : null,
-    details.length
-      ? h(
-          'details',
-          { class: 'jp-vrelab-ErrorDetails' },
-          h('summary', {}, 'Details'),
-          h(
-            'dl',
-            {},
-            details.map(([k, v]) => [
-              h('dt', {}, k),
-              h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))
-            ])
-          )
-        )
-      : null
-  );
-}
+export { renderError };
