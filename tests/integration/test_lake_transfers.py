@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,36 @@ def test_no_credential_in_any_job_record_log_or_output(embedded_lake, server):
     for text in SEEN:
         assert password not in text
     assert password not in server.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def a_full_disk(server: JupyterServerProcess):
+    """A 64 KiB filesystem mounted inside the server root (a tmpfs: needs root, as CI runs)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root (CI runs as root)")
+    mountpoint = server.root / f"full_{uuid.uuid4().hex[:6]}"
+    mountpoint.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mountpoint)], check=True)
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+        mountpoint.rmdir()
+
+
+def test_a_full_disk_fails_the_download_clearly_and_leaves_no_partial_file(client, server, lake_sandbox, a_full_disk):
+    # four files of 48 KiB: the first may fit, the others cannot
+    lake_sandbox.upload(*(lake_sandbox.make_file(f"big{i}.root", size=48 * 1024) for i in range(4)))
+    dest = a_full_disk.name
+    final = _done(client, client.submit("lake.download", {"dids": [lake_sandbox.did], "dest": dest, "workers": 2}))
+    assert final["state"] == "failed"
+    message = final["error"]["message"]
+    assert "No space left on device" in message and "Traceback" not in message
+    assert not list(a_full_disk.glob("*.part")), "a partial file was left behind"
+    for path in a_full_disk.iterdir():  # whatever is there is whole and verified
+        assert path.stat().st_size == 48 * 1024
+    # room again: a resubmission completes the download
+    subprocess.run(["mount", "-o", "remount,size=1m", str(a_full_disk)], check=True)
+    again = _done(client, client.resubmit(final["id"]))
+    assert again["state"] == "succeeded", again["error"]
+    assert len(list(a_full_disk.glob("big*.root"))) == 4
