@@ -191,3 +191,27 @@ async def test_a_container_run_end_to_end_through_the_rest_api(api, jp_root_dir,
     assert code == 200 and text.strip() == "14"
     code, logs = await api("GET", f"workflows/{run['id']}/logs", step="join")
     assert code == 200 and logs["steps"][0]["logs"].strip() == "/workspace"
+
+
+def test_a_server_that_died_mid_step_leaves_no_container_behind(tmp_path, service, container_test_image,
+                                                                container_engine, container_engine_url):  # fmt: skip
+    spec = f"name: long\nsteps:\n  - name: wait\n    image: {container_test_image}\n    command: sleep 120\n"
+    run_id = service.submit({"spec": spec, "base_dir": "", "backend": "container"}, "me")["id"]
+    _wait(service, run_id, lambda r: r["steps"][0]["status"] == "running" and r["steps"][0].get("backend_id"))
+    assert container_engine.run_containers(run_id), "the step runs in a labelled container"
+    # a new server on the same state, as after kill -9: the job store marks the job interrupted and
+    # the workflow service settles the run, removing the step's container from the engine
+    registry = JobRegistry()
+    options = {"container": {"url": container_engine_url, "network": "none"}}
+    restarted = WorkflowService(service.root_dir, concurrency=2, backend_options=options)
+    for kind in restarted.job_kinds():
+        registry.register(kind)
+    jobs = JobManager(JobStore(tmp_path / "jobs.sqlite"), registry, workers=1, log_dir=tmp_path / "logs2")
+    try:
+        jobs.recover()
+        restarted.attach(jobs)
+        assert container_engine.run_containers(run_id) == []
+        record = restarted.get(run_id, "me")
+        assert record["status"] == "failed" and record["steps"][0]["status"] == "failed"
+    finally:
+        jobs.shutdown()

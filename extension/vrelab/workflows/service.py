@@ -406,6 +406,22 @@ class WorkflowService:
         return target
 
     # ------------------------------------------------------------------ recovery
+    def _remove_leftover_containers(self, run_id: str) -> None:
+        """Remove the step containers a dead server left on the engine (only this run's, by label)."""
+        if "container" not in self.backends.names():
+            return
+        try:
+            engine = self.backends.get("container").engine()  # type: ignore[attr-defined]
+            try:
+                removed = engine.remove_run(run_id)
+            finally:
+                engine.close()
+        except VRELabError as exc:
+            log.warning("run %s: its step containers could not be removed: %s", run_id, exc.message)
+            return
+        if removed:
+            log.warning("run %s: removed %d step container(s) left by a server stop", run_id, removed)
+
     def _settle(self, folder: RunFolder, job: Job | None) -> dict[str, Any]:
         """A record left active by a server that died (or a lost job): mark it ended, stop leftovers."""
 
@@ -416,6 +432,12 @@ class WorkflowService:
             record["status"] = str(RunStatus.STOPPED if stopped else RunStatus.FAILED)
             record["message"] = "stopped on request" if stopped else INTERRUPTED
             record["finished_at"] = record.get("finished_at") or (job.finished and _iso(job.finished) if job else None)
+            if any(
+                str(step.get("backend_id") or "").startswith("container:")
+                for step in record["steps"]
+                if step["status"] == "running"
+            ):
+                self._remove_leftover_containers(folder.run_id)
             for step in record["steps"]:
                 if step["status"] == "running":
                     _kill_leftover(folder.run_id, step.get("backend_id"))
