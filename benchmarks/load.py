@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--likelihood", default="3L-eRJR")
     parser.add_argument("--patches", type=int, default=8)
     parser.add_argument("--scale", type=float, default=0.2, help="sample size of the temporary lake")
+    parser.add_argument("--fit-nice", type=int, default=None, help="VRELab.fit_worker_nice (server default: 10)")
     parser.add_argument(
         "--think",
         type=float,
@@ -173,7 +174,10 @@ def main() -> None:
         info = lake.up(progress=lambda msg: print(f"[lake] {msg}"))
         config = json.loads(Path(info.jupyter_config).read_text())["VRELab"]
         instance = config["default_lake_instance"]
-        server = JupyterServerProcess(workdir / "server", vrelab_config={**config, "max_active_jobs_per_user": 100})
+        server_config = {**config, "max_active_jobs_per_user": 100}
+        if args.fit_nice is not None:
+            server_config["fit_worker_nice"] = args.fit_nice
+        server = JupyterServerProcess(workdir / "server", vrelab_config=server_config)
         server.start()
         pace = f"pausing {args.think:g} s on average" if args.think else "back to back"
         print(f"{args.clients} clients {pace}, {os.cpu_count()} cores, load average {os.getloadavg()}")
