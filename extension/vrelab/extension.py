@@ -23,6 +23,8 @@ def load_jupyter_server_extension(serverapp: Any) -> None:
         [(url_path_join(base_url, API_PREFIX, route.regex()), route.handler) for route in ROUTES],
     )
     _export_to_kernels(serverapp)
+    # kernels run inside the root: the client turns their file paths into the root-relative ones the API takes
+    os.environ["VRELAB_SERVER_ROOT"] = str(services.root_dir)
     _register_shutdown(serverapp, services)
     if services.interrupted_at_start:
         serverapp.log.warning(

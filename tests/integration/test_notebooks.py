@@ -114,6 +114,8 @@ def school_server(
     (root / "notebooks").mkdir(parents=True)
     for notebook in NOTEBOOKS.glob("*.ipynb"):
         shutil.copy(notebook, root / "notebooks")
+    # the course material beside them, as a teacher provides it (the Earth image's tests mount it)
+    shutil.copytree(LIKELIHOODS / "staus-combined", root / "likelihoods" / "staus-combined")
     server.start(timeout=120)
     yield server
     server.stop()

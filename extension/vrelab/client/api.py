@@ -103,9 +103,7 @@ class Client:
         try:
             r = self._http.request(method, path.lstrip("/"), json=json_body, params=params)
         except httpx.TimeoutException:
-            raise errors.Unavailable(
-                f"The vrelab server at {self.server.url} did not answer in time."
-            ) from None
+            raise errors.Unavailable(f"The vrelab server at {self.server.url} did not answer in time.") from None
         except httpx.HTTPError as exc:
             raise errors.Unavailable(
                 f"Cannot reach the vrelab server at {self.server.url}: {type(exc).__name__}."
@@ -145,7 +143,6 @@ class Client:
         from .workflows import WorkflowsAPI
 
         return WorkflowsAPI(self)
-
 
     # ------------------------------------------------------------------ server
     def status(self) -> dict[str, Any]:
@@ -219,7 +216,5 @@ class Client:
         final = self.job(job_id)
         if raise_on_failure and final["state"] != "succeeded":
             err = final.get("error") or {}
-            raise errors.VRELabError(
-                err.get("message") or f"job {job_id} {final['state']}", code=err.get("code")
-            )
+            raise errors.VRELabError(err.get("message") or f"job {job_id} {final['state']}", code=err.get("code"))
         return final

@@ -41,9 +41,7 @@ def _candidates(url: str | None, token: str | None) -> list[ServerInfo]:
         found.append(ServerInfo(_norm(env["VRELAB_URL"]), token or env.get("VRELAB_TOKEN", ""), "VRELAB_URL"))
     if env.get("VRELAB_SERVER_URL"):
         found.append(
-            ServerInfo(
-                _norm(env["VRELAB_SERVER_URL"]), token or env.get("VRELAB_SERVER_TOKEN", ""), "kernel env"
-            )
+            ServerInfo(_norm(env["VRELAB_SERVER_URL"]), token or env.get("VRELAB_SERVER_TOKEN", ""), "kernel env")
         )
     hub_token = env.get("JUPYTERHUB_API_TOKEN")
     if hub_token:
@@ -52,9 +50,7 @@ def _candidates(url: str | None, token: str | None) -> list[ServerInfo]:
         elif env.get("JUPYTERHUB_SERVICE_PREFIX"):
             port = env.get("JUPYTER_PORT", "8888")
             prefix = env["JUPYTERHUB_SERVICE_PREFIX"]
-            found.append(
-                ServerInfo(_norm(f"http://127.0.0.1:{port}{prefix}"), token or hub_token, "JupyterHub")
-            )
+            found.append(ServerInfo(_norm(f"http://127.0.0.1:{port}{prefix}"), token or hub_token, "JupyterHub"))
     try:
         from jupyter_server.serverapp import list_running_servers
 

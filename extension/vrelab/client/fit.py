@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
+from .paths import server_path
 
 if TYPE_CHECKING:
     from .api import Client
@@ -51,7 +52,7 @@ class FitAPI:
         body = {
             "workspace": workspace,
             "patchset": patchset,
-            "path": path,
+            "path": server_path(path) if path is not None else None,
             "did": did,
             "instance": instance,
             "region": region,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import errors
+from .paths import server_path
 
 if TYPE_CHECKING:
     from .api import Client
@@ -265,7 +266,7 @@ class LakeAPI:
         optionally into ``dataset``, with a ``lifetime`` in seconds."""
         params = {
             "instance": instance,
-            "files": [files] if isinstance(files, str) else list(files),
+            "files": [server_path(f) for f in ([files] if isinstance(files, str) else files)],
             "scope": scope,
             "rse": rse,
             "dataset": dataset,

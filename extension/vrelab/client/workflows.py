@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from .. import errors
+from .paths import server_path
 
 if TYPE_CHECKING:
     from .api import Client
@@ -33,6 +34,10 @@ OnProgress = Callable[[dict[str, Any]], None]
 def _body(spec: str | dict[str, Any] | None, path: str | None, **fields: Any) -> dict[str, Any]:
     if isinstance(spec, Path):
         spec = spec.read_text()
+    if path is not None:
+        path = server_path(path)
+    if fields.get("base_dir") is not None:
+        fields["base_dir"] = server_path(fields["base_dir"])
     body = {"spec": spec, "path": path, **fields}
     return {k: v for k, v in body.items() if v is not None}
 
