@@ -1,0 +1,68 @@
+"""A school notebook in real JupyterLab and Chromium: the published-likelihood notebook runs top to
+bottom in a kernel JupyterLab started (which finds vrelab by itself), its plots appear, and the
+FitPanel widget it shows works when clicked: a fit runs and its plot appears in the panel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from browser_fixtures import assert_no_console_errors, save_screenshot
+from servers import REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", REPO.parent / "shared" / "likelihoods"))
+NOTEBOOK = "05-published-likelihood.ipynb"
+
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle';
+}"""
+CELLS_DONE = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w.sessionContext.session.kernel;
+  const cells = w.content.widgets.filter(c => c.model.type === 'code');
+  return kernel.status === 'idle' && cells.every(c => c.model.executionCount !== null);
+}"""
+
+
+def test_a_school_notebook_runs_in_jupyterlab_and_its_fit_panel_works(lab_page, a_jupyterlab):
+    page = lab_page
+    assert (LIKELIHOODS / "staus-combined").is_dir(), f"the published likelihoods are missing from {LIKELIHOODS}"
+    (a_jupyterlab.root / "notebooks").mkdir(exist_ok=True)
+    shutil.copy(REPO / "notebooks" / NOTEBOOK, a_jupyterlab.root / "notebooks" / NOTEBOOK)
+    target = a_jupyterlab.root / "likelihoods" / "staus-combined"
+    if not target.exists():
+        shutil.copytree(LIKELIHOODS / "staus-combined", target)
+
+    page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', {{path: 'notebooks/{NOTEBOOK}'}})")
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(CELLS_DONE, timeout=300_000, polling=500)
+
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    assert not tracebacks, tracebacks[:2]
+    assert page.locator(".jp-OutputArea-output img").count() >= 2, "the notebook's plots are shown"
+
+    # the FitPanel, rendered by JupyterLab's widget manager: run a fit by clicking
+    panel = page.locator(".jp-OutputArea-output .widget-vbox", has=page.locator("button:has-text('Run')")).last
+    panel.scroll_into_view_if_needed()
+    images_before = panel.locator("img").count()
+    panel.locator("button:has-text('Run')").first.click()
+    page.wait_for_function(
+        "([n]) => { const p = [...document.querySelectorAll('.jp-OutputArea-output .widget-vbox')]"
+        ".filter(e => [...e.querySelectorAll('button')].some(b => b.textContent.includes('Run'))).pop();"
+        " return !!p && p.querySelectorAll('img').length > n; }",
+        arg=[images_before],
+        timeout=180_000,
+        polling=500,
+    )
+    assert "succeeded" in panel.inner_text()
+    save_screenshot(page, "school-notebook-fit-panel")
+    assert_no_console_errors(page)
