@@ -66,3 +66,34 @@ def test_a_school_notebook_runs_in_jupyterlab_and_its_fit_panel_works(lab_page, 
     assert "succeeded" in panel.inner_text()
     save_screenshot(page, "school-notebook-fit-panel")
     assert_no_console_errors(page)
+
+
+def test_the_data_lake_tour_runs_and_its_browser_searches_and_shows_a_dataset(lab_page, a_jupyterlab):
+    page = lab_page
+    name = "01-data-lake-tour.ipynb"
+    (a_jupyterlab.root / "notebooks").mkdir(exist_ok=True)
+    shutil.copy(REPO / "notebooks" / name, a_jupyterlab.root / "notebooks" / name)
+    page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', {{path: 'notebooks/{name}'}})")
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(CELLS_DONE, timeout=300_000, polling=500)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert not [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+
+    # the DataLakeBrowser: type a pattern, search, pick a dataset, see its replicas
+    browser = page.locator(".jp-OutputArea-output .widget-vbox", has=page.locator("button:has-text('Search')")).first
+    browser.scroll_into_view_if_needed()
+    browser.locator("input[placeholder^='scope:name']").fill("ATLAS_OD_EDU:GamGam*")
+    browser.locator("button:has-text('Search')").click()
+    results = browser.locator("select[size]").first  # the results list (dropdowns are selects too)
+    page.wait_for_function(
+        "(sel) => sel.options.length > 0 && [...sel.options].some(o => o.text.includes('GamGam.data'))",
+        arg=results.element_handle(),
+        timeout=60_000,
+    )
+    texts = results.locator("option").all_text_contents()
+    results.select_option(index=next(i for i, t in enumerate(texts) if "GamGam.data" in t))
+    page.wait_for_function("(el) => el.textContent.includes('LAPP-DISK')", arg=browser.element_handle(), timeout=60_000)
+    assert "ATLAS_OD_EDU:GamGam.data" in (browser.text_content() or "")
+    save_screenshot(page, "school-notebook-data-lake-browser")
+    assert_no_console_errors(page)
