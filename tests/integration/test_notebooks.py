@@ -134,6 +134,8 @@ def _kernel_env(server: JupyterServerProcess) -> dict[str, str]:
             "VRELAB_URL": server.url,
             "VRELAB_TOKEN": server.token,
             "VRELAB_ROOT_DIR": server.env["VRELAB_ROOT_DIR"],
+            # what the extension exports to its kernels (this process may hold another server's)
+            "VRELAB_SERVER_ROOT": server.env["VRELAB_ROOT_DIR"],
             "PYTHONPATH": os.pathsep.join([str(REPO / "extension"), env.get("PYTHONPATH", "")]),
             "JUPYTER_RUNTIME_DIR": str(server.workdir / "kernel-runtime"),
         }
