@@ -13,6 +13,7 @@ Environment knobs: ``VRELAB_TEST_LAKE_SCALE`` (sample size factor, default 0.05)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -112,16 +113,14 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or predicate} (last: {last!r})")
 
 
-@pytest.fixture(scope="session")
-def embedded_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLake]:
-    home = tmp_path_factory.mktemp("embedded-lake")
-    scale = float(os.environ.get("VRELAB_TEST_LAKE_SCALE", "0.05"))
+@contextlib.contextmanager
+def running_lake(home: Path, scale: float, label: str) -> Iterator[EmbeddedLake]:
+    """A real embedded lake in ``home`` with samples at ``scale``, stopped on exit
+    (unless VRELAB_TEST_LAKE_KEEP=1)."""
     server = LakeServer(home=home, port=free_port(), sample_scale=scale)
-    info = server.up(progress=lambda msg: print(f"[embedded_lake] {msg}"))
+    info = server.up(progress=lambda msg: print(f"[{label}] {msg}"))
     tmpdir = home / "tmp"
     tmpdir.mkdir(exist_ok=True)
-    old_config = os.environ.get("RUCIO_CONFIG")
-    os.environ["RUCIO_CONFIG"] = str(info.user_config)  # rucio-clients in this process need a config
     try:
         yield EmbeddedLake(
             url=info.url,
@@ -136,12 +135,23 @@ def embedded_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
             tmpdir=tmpdir,
         )
     finally:
-        if old_config is None:
-            os.environ.pop("RUCIO_CONFIG", None)
-        else:
-            os.environ["RUCIO_CONFIG"] = old_config
         if os.environ.get("VRELAB_TEST_LAKE_KEEP") != "1":
             server.down()
+
+
+@pytest.fixture(scope="session")
+def embedded_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLake]:
+    scale = float(os.environ.get("VRELAB_TEST_LAKE_SCALE", "0.05"))
+    with running_lake(tmp_path_factory.mktemp("embedded-lake"), scale, "embedded_lake") as lake:
+        old_config = os.environ.get("RUCIO_CONFIG")
+        os.environ["RUCIO_CONFIG"] = str(lake.user_config)  # rucio-clients in this process need a config
+        try:
+            yield lake
+        finally:
+            if old_config is None:
+                os.environ.pop("RUCIO_CONFIG", None)
+            else:
+                os.environ["RUCIO_CONFIG"] = old_config
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", REPO.parent / "shared" / "likelihoods"))
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ class JupyterServerProcess:
         app: str = "server",
         vrelab_config: dict[str, Any] | None = None,
         extra_args: list[str] | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
     ):
         self.workdir = Path(workdir)
         self.app = app
@@ -82,7 +83,11 @@ class JupyterServerProcess:
                 ),
             }
         )
-        env.update(self.env)
+        for name, value in self.env.items():  # None: not in the server's environment
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         cmd = [
             sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
             f"--port={self.port}", "--ServerApp.port_retries=0", "--ip=127.0.0.1",

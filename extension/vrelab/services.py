@@ -90,6 +90,7 @@ class Services:
         self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
         self.workflows.attach(self.jobs)
         self.lake = _lake_service(config, self.data_dir, self.root_dir)
+        self.fit.did_reader = self.lake.read_bytes  # workspaces given by their DID in the lake
         for kind in self.lake.job_kinds():  # lake.download, lake.upload, lake.multiply
             if kind.name not in config.extra_job_kinds:
                 self.registry.register(kind)

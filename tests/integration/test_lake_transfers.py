@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from lake_fixtures import EmbeddedLake, LakeSandbox, wait_for
-from servers import JupyterServerProcess
+from servers import LIKELIHOODS, JupyterServerProcess
 from vrelab import errors
 from vrelab.cli import main
 from vrelab.client import Client
@@ -35,13 +36,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedded_lake: EmbeddedLake
     lake = json.loads(embedded_lake.jupyter_config.read_text())["VRELab"]
     (instance,) = lake["lake_instances"]  # "embedded", the user's identity by password file
     workdir = tmp_path_factory.mktemp("lake-transfers")
-    empty = workdir / "rucio-empty.cfg"  # no credentials from a rucio.cfg: only the stored identity
-    empty.write_text("[client]\n")
+    # no rucio.cfg anywhere (as on a fresh image): the identity is the one vrelab stores
+    no_config = {"RUCIO_CONFIG": None, "VIRTUAL_ENV": None, "CONDA_PREFIX": None, "RUCIO_HOME": str(workdir)}
     proc = JupyterServerProcess(
         workdir,
         vrelab_config={"lake_instances": [instance], "default_lake_instance": "embedded", "lake_timeout_seconds": 10},
         extra_args=["--ServerApp.log_level=DEBUG"],
-        env={"RUCIO_CONFIG": str(empty)},
+        env=no_config,
     )
     yield proc.start()
     proc.stop()
@@ -208,6 +209,25 @@ def test_download_destination_must_stay_inside_the_root(client, server, tmp_path
 def test_unknown_did_fails_the_job_with_a_404_message(client):
     final = _done(client, client.submit("lake.download", {"dids": ["ATLAS_OD_EDU:no-such-file.root"]}))
     assert final["state"] == "failed" and final["error"]["code"] == "not_found"
+
+
+def test_a_published_likelihood_is_read_from_the_lake_by_its_did(client, server, lake_sandbox):
+    """POST fit/workspaces {"did": ...}: the HEPData archive is fetched from the lake and stored; a
+    DID of several files or of nothing is refused by name; no fetched copy stays behind."""
+    sb: LakeSandbox = lake_sandbox
+    archive = sb.workdir / f"staus_{uuid.uuid4().hex[:6]}.tar.gz"
+    shutil.copy(LIKELIHOODS / "archives" / "ATLAS-SUSY-2018-04_likelihoods.tar.gz", archive)
+    sb.upload(archive, sb.make_file())
+    did = f"{sb.scope}:{archive.name}"
+    ws = client.fit.add(did=did, region="Region-combined", labels=["mstau", "mn1"], name="staus from the lake")
+    assert ws["source"] == {"type": "did", "did": did}
+    assert ws["n_patches"] == 57 and ws["labels"] == ["mstau", "mn1"]
+    assert len(client.fit.inspect(ws["id"])["summary"]["channels"]) == ws["n_channels"] > 0
+    with pytest.raises(errors.BadRequest, match="holds 2 files"):
+        client.fit.add(did=sb.did)
+    with pytest.raises(errors.NotFound):
+        client.fit.add(did=f"{sb.scope}:no-such-likelihood.json")
+    assert list((server.data_dir / "lake-reads").iterdir()) == []
 
 
 def test_stopped_lake_fails_clearly_and_the_download_resumes_after(client, server, lake_sandbox, embedded_lake):

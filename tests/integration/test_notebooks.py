@@ -31,7 +31,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from lake_fixtures import EmbeddedLake
+from lake_fixtures import EmbeddedLake, running_lake
 from servers import REPO, JupyterServerProcess
 
 pytestmark = pytest.mark.lake
@@ -55,30 +55,8 @@ def school_lake(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     if float(os.environ.get("VRELAB_TEST_LAKE_SCALE", "0.05")) >= NOTEBOOK_SCALE:
         yield request.getfixturevalue("embedded_lake")
         return
-    from vrelab.lakeserver import LakeServer
-    from vrelab.lakeserver.processes import free_port
-
-    home = tmp_path_factory.mktemp("school-lake")
-    server = LakeServer(home=home, port=free_port(), sample_scale=NOTEBOOK_SCALE)
-    info = server.up(progress=lambda msg: print(f"[school_lake] {msg}"))
-    tmpdir = home / "tmp"
-    tmpdir.mkdir(exist_ok=True)
-    try:
-        yield EmbeddedLake(
-            url=info.url,
-            home=info.home,
-            root_config=info.root_config,
-            user=info.user,
-            user_config=info.user_config,
-            user_password_file=info.user_password_file,
-            jupyter_config=info.jupyter_config,
-            rse_roots=info.rse_roots,
-            server=server,
-            tmpdir=tmpdir,
-        )
-    finally:
-        if os.environ.get("VRELAB_TEST_LAKE_KEEP") != "1":
-            server.down()
+    with running_lake(tmp_path_factory.mktemp("school-lake"), NOTEBOOK_SCALE, "school_lake") as lake:
+        yield lake
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +84,10 @@ def school_server(
     student's ``~/notebooks`` (as the Earth image puts them)."""
     lake_config = json.loads(school_lake.jupyter_config.read_text())["VRELab"]
     workdir = tmp_path_factory.mktemp("school-server")
-    empty = workdir / "rucio-empty.cfg"  # the lake's identity comes from vrelab's config, not a rucio.cfg
-    empty.write_text("[client]\n")
     root = workdir / "root"
-    env = {"RUCIO_CONFIG": str(empty), "VRELAB_ROOT_DIR": str(root)}
+    # no rucio.cfg, as in the images: the lake's identity comes from vrelab's config
+    env = {"RUCIO_CONFIG": None, "VIRTUAL_ENV": None, "CONDA_PREFIX": None, "RUCIO_HOME": str(workdir)}
+    env["VRELAB_ROOT_DIR"] = str(root)
     server = JupyterServerProcess(workdir, vrelab_config=lake_config, env=env)
     (root / "notebooks").mkdir(parents=True)
     for notebook in NOTEBOOKS.glob("*.ipynb"):

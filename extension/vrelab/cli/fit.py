@@ -95,16 +95,26 @@ def fit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _submit(ctx: Ctx, kind: str, workspace_id: str, params: dict[str, Any], no_wait: bool) -> dict[str, Any] | None:
+def _run(
+    ctx: Ctx,
+    kind: str,
+    workspace_id: str,
+    params: dict[str, Any],
+    no_wait: bool,
+    plot_file: str | None,
+    text: Callable[[dict[str, Any]], str],
+) -> None:
+    """Submit a fit job; unless ``no_wait``, follow it, print its result and write its plot."""
     job = ctx.client.fit.submit(kind, workspace_id, **params)
     if no_wait:
         emit(ctx, job, lambda j: f"submitted {j['kind']} job {j['id']}")
-        return None
+        return
     final = follow_job(ctx.client, job["id"], quiet=ctx.as_json)
     if final["state"] != "succeeded":
         err = final.get("error") or {}
         raise VRELabError(err.get("message") or f"The job {final['state']}.", code=err.get("code"))
-    return final["result"]
+    emit(ctx, final["result"], text)
+    emit_plots(ctx, workspace_id, kind, final["result"], plot_file)
 
 
 def _fmt(value: Any) -> str:
@@ -209,9 +219,6 @@ def fit_cmd(
 ) -> None:
     """Maximum-likelihood fit: best-fit values, uncertainties, pulls, yields."""
     wid = _workspace_id(ctx, workspace, region)
-    result = _submit(ctx, "fit.mle", wid, {"patch": patch, **_options(**opts)}, no_wait)
-    if result is None:
-        return
 
     def text(r: dict[str, Any]) -> str:
         rows = [
@@ -222,8 +229,7 @@ def fit_cmd(
         head = f"POI {r['poi']} = {poi}   -2lnL = {_fmt(r['twice_nll'])}"
         return head + "\n" + table(rows, ["PARAMETER", "BEST FIT", "ERROR", ""])
 
-    emit(ctx, result, text)
-    emit_plots(ctx, wid, "fit.mle", result, plot_file)
+    _run(ctx, "fit.mle", wid, {"patch": patch, **_options(**opts)}, no_wait, plot_file, text)
 
 
 @fit.command("cls")
@@ -236,17 +242,13 @@ def cls(
 ) -> None:
     """Hypothesis test: CLs observed and expected (-2..+2 sigma)."""
     wid = _workspace_id(ctx, workspace, region)
-    result = _submit(ctx, "fit.hypotest", wid, {"patch": patch, **_options(**opts)}, no_wait)
-    if result is None:
-        return
 
     def text(r: dict[str, Any]) -> str:
         exp = "  ".join(_fmt(v) for v in r["CLs_exp"])
         cached = "  (cached)" if r.get("cached") else ""
         return f"mu = {r['poi_value']:g}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}"
 
-    emit(ctx, result, text)
-    emit_plots(ctx, wid, "fit.hypotest", result, plot_file)
+    _run(ctx, "fit.hypotest", wid, {"patch": patch, **_options(**opts)}, no_wait, plot_file, text)
 
 
 @fit.command("limit")
@@ -276,17 +278,13 @@ def limit(
         except ValueError:
             raise click.BadParameter("use START:STOP:STEPS, e.g. 0:5:21", param_hint="--scan") from None
     wid = _workspace_id(ctx, workspace, region)
-    result = _submit(ctx, "fit.limit", wid, {k: v for k, v in params.items() if v is not None}, no_wait)
-    if result is None:
-        return
 
     def text(r: dict[str, Any]) -> str:
         exp = "  ".join(_fmt(v) for v in r["exp_limits"])
         method = f"({r['method']}, {len(r['poi_values'])} points)"
         return f"observed limit: {_fmt(r['obs_limit'])}\nexpected (-2..+2 sigma): {exp}\n{method}"
 
-    emit(ctx, result, text)
-    emit_plots(ctx, wid, "fit.limit", result, plot_file)
+    _run(ctx, "fit.limit", wid, params, no_wait, plot_file, text)
 
 
 @fit.command("scan")
@@ -319,9 +317,6 @@ def scan(
         "contour_axes": contour_axes.split(",") if contour_axes else None,
         **_options(**opts),
     }
-    result = _submit(ctx, "fit.scan", wid, {k: v for k, v in params.items() if v is not None}, no_wait)
-    if result is None:
-        return
 
     def text(r: dict[str, Any]) -> str:
         rows = [
@@ -342,5 +337,4 @@ def scan(
         )
         return out
 
-    emit(ctx, result, text)
-    emit_plots(ctx, wid, "fit.scan", result, plot_file)
+    _run(ctx, "fit.scan", wid, params, no_wait, plot_file, text)

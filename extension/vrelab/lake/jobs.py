@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -302,6 +303,36 @@ def _download(
     if any(o.state == "failed" for o in outcomes):
         raise failure(outcomes, dest)
     return summary(outcomes, dest, time.monotonic() - started) | {"listing_seconds": round(listed, 3)}
+
+
+READ_LIMIT = 512 * 1024**2  # bytes: what read_file holds in memory at most
+
+
+def read_file(service: LakeService, instance: str | None, did: str, *, limit: int = READ_LIMIT) -> bytes:
+    """The content of the one file ``did`` names, fetched and verified as a download is, through a
+    private folder of the server's that is removed afterwards."""
+    name = _instance(service, {"instance": instance})
+    parsed = parse_did(did)
+    with service.rucio(name) as s:
+        files = resolve(s.client, [parsed], None)
+    if not files:
+        raise no_files([parsed])
+    if len(files) > 1:
+        raise BadRequest(
+            f"{did} holds {len(files)} files: give the DID of one file (e.g. the likelihood's .json or .tar.gz).",
+            details={"did": did, "files": len(files)},
+        )
+    if (files[0].bytes or 0) > limit:
+        raise BadRequest(f"{did} is {files[0].bytes} bytes: more than the {limit} bytes read at once here.")
+    scratch = service.data_dir / "lake-reads"
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+        root = Path(folder)
+        result = _download(
+            service, name, [parsed], ".", root=root, progress=lambda *a: None, logline=lambda text: None,
+            cancelled=lambda: False, workers=1,
+        )  # fmt: skip
+        return (root / result["files"][0]["path"]).read_bytes()
 
 
 def download(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:

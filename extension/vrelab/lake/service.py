@@ -27,7 +27,7 @@ from .credentials import Credentials, CredentialStore, Draft, Resolver, parse
 from .dids import DID, check_sort, check_type, parse_did, parse_filters, unaddressable
 from .errors import rucio_errors
 from .instances import Instance, InstanceRegistry
-from .session import DEFAULT_TIMEOUT, SECRETS, Session, diagnosed, reset_token_root
+from .session import DEFAULT_TIMEOUT, SECRETS, Session, diagnosed, ensure_client_config, reset_token_root
 
 log = logging.getLogger("vrelab.lake")
 T = TypeVar("T")
@@ -113,6 +113,9 @@ class LakeService:
         self.store = CredentialStore(data_dir / "lake-credentials")
         self.token_root = data_dir / "lake-tokens"
         reset_token_root(self.token_root)
+        written = ensure_client_config(data_dir)
+        if written is not None:
+            log.info("no rucio.cfg found: rucio-clients reads the empty %s", written)
         self._sessions: dict[str, tuple[str, Session]] = {}
         self._locks: dict[str, threading.Lock] = {i.name: threading.Lock() for i in instances.all()}
         self._lock = threading.Lock()
@@ -189,6 +192,12 @@ class LakeService:
     def rucio(self, name: str) -> Any:
         """``with lake.rucio(name) as s:`` — a logged-in session, Rucio's errors translated (for jobs)."""
         return self._rucio(name)
+
+    def read_bytes(self, instance: str | None, did: str) -> bytes:
+        """The content of one file of the lake (e.g. a likelihood for the fit service)."""
+        from .jobs import read_file
+
+        return read_file(self, instance, did)
 
     def job_kinds(self) -> list[Any]:
         """The transfer job kinds (``lake.download``, ``lake.upload``, ``lake.multiply``) bound to this

@@ -12,6 +12,10 @@ What vrelab changes in rucio-clients' behaviour, and why:
   start an interactive browser login (``input()``), which must never happen inside a server.
 - **Logs.** rucio-clients logs request headers at DEBUG level, the password header included; its
   records go to the ``vrelab.lake.rucio`` logger here, through a filter that hides every secret.
+- **No rucio.cfg.** Every connection setting comes from vrelab, yet parts of rucio-clients (the
+  upload client, through the VO lookup of its file-naming plugins) fail with ``ConfigNotFound``
+  when no rucio.cfg exists at all. A server without one gets an empty one of its own
+  (``ensure_client_config``).
 - **Token expiry** is taken from Rucio's ``X-Rucio-Auth-Token-Expires`` answer (or the JWT's
   ``exp``) so the API can report it.
 """
@@ -308,3 +312,34 @@ def reset_token_root(token_root: Path) -> None:
         shutil.rmtree(token_root, ignore_errors=True)
     token_root.mkdir(parents=True, mode=0o700)
     os.chmod(token_root, 0o700)
+
+
+EMPTY_CONFIG = """\
+# Written by vrelab because this server found no rucio.cfg: rucio-clients needs one to exist, even
+# empty. vrelab gives Rucio's hosts and identities to rucio-clients itself; nothing belongs here.
+[client]
+"""
+
+
+def ensure_client_config(data_dir: Path) -> Path | None:
+    """Point ``RUCIO_CONFIG`` at an empty rucio.cfg in ``data_dir`` when rucio-clients finds none.
+
+    Returns the file written, or None when a rucio.cfg exists (it is then left alone).
+    """
+    try:
+        from rucio.common.config import clean_cached_config, get_config
+        from rucio.common.exception import ConfigNotFound
+    except ImportError:  # no lake extra: nothing reads a rucio.cfg
+        return None
+    try:
+        get_config()
+        return None
+    except ConfigNotFound:
+        pass
+    path = data_dir / "rucio.cfg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(EMPTY_CONFIG)
+    path.chmod(0o600)
+    os.environ["RUCIO_CONFIG"] = str(path)
+    clean_cached_config()
+    return path
