@@ -148,6 +148,7 @@ def main() -> None:
             params["fix_shapesys_tau_above"] = STIFF_TAU
         first, t_first = run_job(server, params)
         print(f"(b) vrelab scan: {len(names)} patches in {t_first:.1f} s ({first['executor']})", flush=True)
+        print("    seconds per point:", " ".join(f"{p['seconds']:.2f}" for p in first["points"]), flush=True)
         second, t_second = run_job(server, params)
     finally:
         server.stop()

@@ -11,6 +11,7 @@ The pool runs in a job's driver thread (the server process), never in a daemon p
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -57,9 +58,27 @@ def _describe_death(exitcode: int | None) -> str:
     return f"the fit worker process exited unexpectedly (exit code {exitcode})"
 
 
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc reuse freed blocks instead of mapping fresh pages for every large array.
+
+    A batched model allocates and frees arrays of a few MB per call. Above glibc's mmap threshold
+    each becomes an mmap/munmap pair whose pages fault in again on every call; the threshold
+    adapts to such frees, but in workers spawned by the Jupyter server it was measured not to:
+    their fits ran 1.7x slower than the same worker spawned elsewhere (3L-eRJR, 8 patches). Fixed
+    thresholds (32 MB, glibc's maximum; trim above 256 MB) make every worker fast. No-op off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 * 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker_main(conn: multiprocessing.connection.Connection, parent_pid: int, nice: int) -> None:
     """A worker: run the tasks it is sent, one at a time, until told to stop."""
     os.environ.update(WORKER_ENV)
+    _keep_freed_memory()
 
     def watch() -> None:  # the server died: stop rather than burn CPU as an orphan
         while True:
