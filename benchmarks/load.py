@@ -196,6 +196,7 @@ def main() -> None:
         p99_quiet = 1000 * quantile(quiet["latency"]["status"], 0.99)
         print(f"\nerrors: {errors}   (goal 0)")
         print(f"status p99 busy: {p99_busy:.1f} ms   (goal <= 100 ms); busy / quiet: {p99_busy / p99_quiet:.2f}")
+        print(f"load average at the end: {os.getloadavg()} (other work on the machine raises every figure)")
     finally:
         if server is not None:
             server.stop()
