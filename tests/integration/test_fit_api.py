@@ -108,6 +108,7 @@ async def test_workspace_endpoints_and_their_errors(api, jp_root_dir):
     # a hypothesis test, the same again from the cache, and an MLE fit and a limit
     first = await run_job(api, "fit.hypotest", {"workspace_id": wid, "patch": "pt_200_0"})
     assert first["state"] == "succeeded", first["error"]
+    assert first["result"]["poi"] == "mu" and first["result"]["poi_value"] == 1.0
     model = pyhf.Workspace(json.loads(json.dumps(doc))).model(patches=[simple_patchset(ws)["patches"][2]["patch"]])
     expected = pyhf.infer.hypotest(1.0, pyhf.Workspace(ws).data(model), model, test_stat="qtilde")
     assert first["result"]["CLs_obs"] == pytest.approx(float(expected), abs=1e-6)
@@ -116,7 +117,7 @@ async def test_workspace_endpoints_and_their_errors(api, jp_root_dir):
     fit = await run_job(api, "fit.mle", {"workspace_id": wid})
     assert fit["state"] == "succeeded" and fit["result"]["poi"] == "mu" and fit["result"]["yields"]
     limit = await run_job(api, "fit.limit", {"workspace_id": wid, "scan": {"start": 0, "stop": 5, "steps": 11}})
-    assert limit["state"] == "succeeded" and len(limit["result"]["CLs_exp"]) == 5
+    assert limit["state"] == "succeeded" and len(limit["result"]["CLs_exp"]) == 5 and limit["result"]["poi"] == "mu"
 
     code, _ = await api("DELETE", f"fit/workspaces/{wid}")
     assert code == 204
@@ -157,6 +158,7 @@ async def _reference_scan(api, root: Path, name: str, n_patches: int | None) -> 
     first = await run_job(api, "fit.scan", params, timeout=3600)
     assert first["state"] == "succeeded", first["error"]
     result = first["result"]
+    assert result["poi"] == "mu_SIG" and result["poi_value"] == 1.0  # every published likelihood here
     assert result["n_failed"] == 0 and result["n_points"] == (n_patches or len(reference))
     for point in result["points"]:
         ref = reference[point["patch"]]

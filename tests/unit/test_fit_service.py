@@ -186,6 +186,7 @@ def prepared():
 def test_hypotest_agrees_with_pyhf(prepared):
     ws, options, prep = prepared
     ours = hypotest(prep, options)
+    assert ours.to_dict()["poi"] == "mu"
     model = ws.model()
     cls_obs, cls_exp = pyhf.infer.hypotest(1.0, ws.data(model), model, test_stat="qtilde", return_expected_set=True)
     assert ours.cls_obs == pytest.approx(float(cls_obs), abs=1e-6)
@@ -222,7 +223,7 @@ def test_upper_limit_with_brazil_band(prepared):
     assert len(grid.cls_exp) == 5 and len(grid.cls_exp[0]) == 8
     toms = upper_limit(prep, options)
     obs_toms, _ = pyhf.infer.intervals.upper_limits.upper_limit(ws.data(model), model)
-    assert toms.method == "toms748" and toms.obs_limit == pytest.approx(float(obs_toms), rel=1e-3)
+    assert toms.poi == "mu" and toms.method == "toms748" and toms.obs_limit == pytest.approx(float(obs_toms), rel=1e-3)
 
 
 def test_a_fit_that_does_not_converge_is_reported(prepared, monkeypatch):

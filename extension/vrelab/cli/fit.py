@@ -246,7 +246,8 @@ def cls(
     def text(r: dict[str, Any]) -> str:
         exp = "  ".join(_fmt(v) for v in r["CLs_exp"])
         cached = "  (cached)" if r.get("cached") else ""
-        return f"mu = {r['poi_value']:g}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}"
+        poi = f"{r.get('poi') or 'POI'} = {r['poi_value']:g}"
+        return f"{poi}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}"
 
     _run(ctx, "fit.hypotest", wid, {"patch": patch, **_options(**opts)}, no_wait, plot_file, text)
 
@@ -282,7 +283,8 @@ def limit(
     def text(r: dict[str, Any]) -> str:
         exp = "  ".join(_fmt(v) for v in r["exp_limits"])
         method = f"({r['method']}, {len(r['poi_values'])} points)"
-        return f"observed limit: {_fmt(r['obs_limit'])}\nexpected (-2..+2 sigma): {exp}\n{method}"
+        poi = f" on {r['poi']}" if r.get("poi") else ""
+        return f"observed limit{poi}: {_fmt(r['obs_limit'])}\nexpected (-2..+2 sigma): {exp}\n{method}"
 
     _run(ctx, "fit.limit", wid, params, no_wait, plot_file, text)
 

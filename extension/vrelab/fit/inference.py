@@ -610,6 +610,7 @@ def hypotest(
     if not math.isfinite(float(cls_obs)):
         raise FitFailed("The hypothesis test gave a CLs that is not a number (the fits did not converge).")
     return HypotestResult(
+        poi=prep.model.config.poi_name,
         poi_value=options.poi_value,
         cls_obs=float(cls_obs),
         cls_exp=[float(v) for v in np.asarray(cls_exp, dtype=float).ravel()],
@@ -664,6 +665,7 @@ def upper_limit(
     obs_curve = [float(np.asarray(results[i][0])) for i in order]
     exp_curve = np.array([np.asarray(results[i][-1], dtype=float).ravel() for i in order]).T
     return LimitResult(
+        poi=prep.model.config.poi_name,
         level=level,
         obs_limit=float(obs),
         exp_limits=[float(v) for v in np.asarray(exp, dtype=float).ravel()],

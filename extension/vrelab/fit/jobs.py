@@ -163,7 +163,13 @@ def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     entries = [p for p in meta.get("patches", []) if not wanted or p["name"] in set(wanted)]
     options = _options(params)
     level = float(params.get("level") or 0.05)
-    head = {"workspace_id": wid, "options": options}
+    poi_value = options.get("poi_value")
+    head = {
+        "workspace_id": wid,
+        "options": options,
+        "poi": meta["summary"].get("poi"),
+        "poi_value": 1.0 if poi_value is None else poi_value,
+    }
     scan_key = result_key(
         "fit.scan",
         workspace=meta["workspace_digest"],

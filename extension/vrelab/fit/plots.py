@@ -612,7 +612,7 @@ def plots_for(
 ) -> dict[str, Callable[[], Figure]]:
     """The plots a result gives, by name, each a function drawing it when called (in order)."""
     kind = kind or kind_of(result)
-    poi = poi_tex(poi_label)
+    poi = poi_tex(poi_label or result.get("poi"))
     out: dict[str, Callable[[], Figure]] = {}
     if kind == "fit.hypotest":
         out["CLs"] = lambda: plot_cls(result, poi_label=poi, label=label)

@@ -100,6 +100,7 @@ class FitResult(NamedTuple):
 class HypotestResult(NamedTuple):
     """CLs at one POI value: observed, and expected at -2, -1, 0, +1, +2 sigma."""
 
+    poi: str
     poi_value: float
     cls_obs: float
     cls_exp: list[float]
@@ -112,6 +113,7 @@ class HypotestResult(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "poi": self.poi,
             "poi_value": self.poi_value,
             "CLs_obs": finite(self.cls_obs),
             "CLs_exp": _floats(self.cls_exp),
@@ -126,6 +128,7 @@ class HypotestResult(NamedTuple):
 class LimitResult(NamedTuple):
     """An upper limit on the POI at ``level`` and the CLs curves it was read from (a Brazil band)."""
 
+    poi: str
     level: float
     obs_limit: float
     exp_limits: list[float]
@@ -137,6 +140,7 @@ class LimitResult(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "poi": self.poi,
             "level": self.level,
             "obs_limit": finite(self.obs_limit),
             "exp_limits": _floats(self.exp_limits),
