@@ -71,6 +71,11 @@ test('fit summaries read the result of each kind', () => {
     summaryEntries('fit.limit', { level: 0.05, obs_limit: 1.5, exp_limits: [0.5, 0.8, 1.1, 1.6, 2.2] })
   );
   assert.equal(limit['Observed limit (95% CL)'], '1.5');
+  const named = Object.fromEntries(summaryEntries('fit.limit', { poi: 'mu_SIG', obs_limit: 1.5 }));
+  assert.equal(named['Observed limit on mu_SIG (95% CL)'], '1.5');
+  const tested = Object.fromEntries(summaryEntries('fit.hypotest', { poi: 'mu_SIG', poi_value: 1, CLs_obs: 0.2 }));
+  assert.equal(tested['Tested mu_SIG'], '1');
+  assert.equal(tested.Excluded, 'no, at 95% CL');
   const scan = Object.fromEntries(
     summaryEntries('fit.scan', {
       level: 0.05,

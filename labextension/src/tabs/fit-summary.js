@@ -23,7 +23,7 @@ export function summaryEntries(kind, result) {
     case 'fit.hypotest': {
       const excluded = Number.isFinite(r.CLs_obs) ? (r.CLs_obs < 0.05 ? 'yes, at 95% CL' : 'no, at 95% CL') : null;
       return [
-        ['POI value', num(r.poi_value)],
+        [`Tested ${r.poi || 'POI'}`, num(r.poi_value)],
         ['CLs observed', num(r.CLs_obs)],
         ['CLs expected', Array.isArray(r.CLs_exp) ? `${num(r.CLs_exp[2])} ±1σ ${band(r.CLs_exp)}` : null],
         ['Excluded', excluded],
@@ -32,7 +32,7 @@ export function summaryEntries(kind, result) {
     }
     case 'fit.limit':
       return [
-        [`Observed limit (${cl})`, num(r.obs_limit)],
+        [`Observed limit${r.poi ? ` on ${r.poi}` : ''} (${cl})`, num(r.obs_limit)],
         [
           'Expected limit',
           Array.isArray(r.exp_limits) ? `${num(r.exp_limits[2])} ±1σ ${band(r.exp_limits)} ±2σ ${band(r.exp_limits, 0, 4)}` : null
@@ -45,6 +45,7 @@ export function summaryEntries(kind, result) {
       const excluded = points.filter(p => Number.isFinite(p.CLs_obs) && p.CLs_obs < level).length;
       return [
         ['Points', r.n_points],
+        [`Tested ${r.poi || 'POI'}`, num(r.poi_value)],
         [`Excluded (${cl})`, points.length ? `${excluded} of ${points.length}` : null],
         ['Failed', r.n_failed ? `${r.n_failed}: ${(r.failed || []).slice(0, 5).join(', ')}${r.n_failed > 5 ? '…' : ''}` : 0],
         ['From the cache', r.n_cached],
