@@ -226,6 +226,24 @@ def test_upper_limit_with_brazil_band(prepared):
     assert toms.poi == "mu" and toms.method == "toms748" and toms.obs_limit == pytest.approx(float(obs_toms), rel=1e-3)
 
 
+def test_a_scan_names_the_poi_of_the_measurement_it_uses():
+    from vrelab.fit.inspect import summarize
+    from vrelab.fit.jobs import _poi_name
+
+    ws = simple_workspace()
+    bkg = ws["channels"][0]["samples"][1]
+    bkg["modifiers"].append({"name": "mu_bkg", "type": "normfactor", "data": None})
+    second = copy.deepcopy(ws["measurements"][0])
+    second["name"], second["config"]["poi"] = "bkg_norm", "mu_bkg"
+    ws["measurements"].append(second)
+    workspace = pyhf.Workspace(ws)
+    summary = summarize(workspace)
+    for measurement in (None, ws["measurements"][0]["name"], "bkg_norm"):
+        model = workspace.model(measurement_name=measurement)
+        assert _poi_name(summary, measurement) == model.config.poi_name
+    assert _poi_name(summary, "bkg_norm") == "mu_bkg" and _poi_name(summary, None) == "mu"
+
+
 def test_a_fit_that_does_not_converge_is_reported(prepared, monkeypatch):
     ws, options, prep = prepared
 

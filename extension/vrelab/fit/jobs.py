@@ -18,6 +18,7 @@ from ..errors import BadRequest, NotFound, VRELabError
 from ..jobs import JobContext, JobKind
 from .cache import ResultCache, result_key
 from .errors import FitFailed, InvalidWorkspace, PatchDoesNotApply
+from .inference import FitOptions
 from .pool import Task, TaskOutcome, WorkerPool
 from .results import ScanPoint, ScanResult
 from .workspaces import WorkspaceStore
@@ -150,6 +151,14 @@ def limit(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return _single("fit.limit", "limit", params, ctx, extra)
 
 
+def _poi_name(summary: dict[str, Any], measurement: str | None) -> str | None:
+    """The POI of the measurement a job uses (the workspace's default one when none is named)."""
+    for m in summary.get("measurements", []):
+        if measurement and m["name"] == measurement:
+            return m["poi"]
+    return summary.get("poi")
+
+
 def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """CLs for the chosen patches (all by default); every point cached as it completes."""
     from .contour import contours
@@ -163,12 +172,11 @@ def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     entries = [p for p in meta.get("patches", []) if not wanted or p["name"] in set(wanted)]
     options = _options(params)
     level = float(params.get("level") or 0.05)
-    poi_value = options.get("poi_value")
     head = {
         "workspace_id": wid,
         "options": options,
-        "poi": meta["summary"].get("poi"),
-        "poi_value": 1.0 if poi_value is None else poi_value,
+        "poi": _poi_name(meta["summary"], options.get("measurement")),
+        "poi_value": FitOptions.from_params(options).poi_value,
     }
     scan_key = result_key(
         "fit.scan",

@@ -92,12 +92,6 @@ def _scroll(inner: str, height: str = "320px") -> str:
     return f'<div style="max-height:{height};overflow:auto">{inner}</div>'
 
 
-def _poi_row(result: dict[str, Any], what: str) -> str:
-    """A table row's label naming the result's POI when it is known ("mu_SIG value")."""
-    poi = result.get("poi")
-    return f"{poi} {what}" if poi and what == "value" else (f"{what} on {poi}" if poi else what)
-
-
 def result_table(kind: str, result: dict[str, Any]) -> str:
     """The results table of one fit job's result, as HTML."""
     cached = " (from the cache)" if result.get("cached") else ""
@@ -107,7 +101,7 @@ def result_table(kind: str, result: dict[str, Any]) -> str:
         obs = result.get("CLs_obs")
         verdict = None if obs is None else ("excluded" if obs < level else "not excluded")
         rows = [
-            [_poi_row(result, "value"), result.get("poi_value")],
+            [f"{result.get('poi') or 'POI'} value", result.get("poi_value")],
             ["CLs observed", obs],
             *[[f"CLs expected {s}", v] for s, v in zip(("−2σ", "−1σ", "median", "+1σ", "+2σ"), exp, strict=False)],
             ["CLs+b", result.get("CLsb")],
@@ -120,8 +114,9 @@ def result_table(kind: str, result: dict[str, Any]) -> str:
         return html_table(rows, ["", "value"], keys + ["CLsb", "CLb", "verdict", "test_stat", "seconds"])
     if kind == "fit.limit":
         exp = list(result.get("exp_limits") or [None] * 5)
+        on_poi = f" on {result['poi']}" if result.get("poi") else ""
         rows = [
-            [_poi_row(result, "observed upper limit"), result.get("obs_limit")],
+            ["observed upper limit" + on_poi, result.get("obs_limit")],
             *[[f"expected {s}", v] for s, v in zip(("−2σ", "−1σ", "median", "+1σ", "+2σ"), exp, strict=False)],
             ["CLs level", result.get("level")],
             ["method", f"{result.get('method')} ({len(result.get('poi_values') or [])} points)"],
