@@ -1,4 +1,4 @@
-"""Plots of fit results (vrelab.fit.plots) and ``--plot`` (vrelab.cli.fit_plots), against reference images.
+"""Plots of fit results (vrelab.plots.fit) and ``--plot`` (vrelab.cli.fit_plots), against reference images.
 
 The results drawn are real job results (tests/data/fit_results/*.json, made by make_fixtures.py
 from fits on the published likelihoods). Each plot is compared with its baseline PNG in
@@ -27,7 +27,7 @@ from matplotlib.testing.compare import compare_images
 
 from vrelab.cli.fit_plots import emit_plots, save_plots
 from vrelab.errors import BadRequest
-from vrelab.fit import plots
+from vrelab.plots import fit as plots
 from vrelab.fit.contour import contours
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -58,7 +58,7 @@ def save_plots(
     dpi: int = 150,
 ) -> list[Path]:
     """Draw the plots of a fit job's result and save them at ``path``; return the files written."""
-    from ..fit.plots import plots_for
+    from ..plots.fit import plots_for
 
     target = Path(path).expanduser()
     suffix = target.suffix.lower()

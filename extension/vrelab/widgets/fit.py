@@ -10,7 +10,7 @@ BkgOnly.json + patchset.json, a workspace .json, a HEPData .tar.gz — or a work
 patch, and what to run: a fit, CLs at a POI value, an upper limit or a scan of every patch. The
 job's progress bar follows it on the server; the results come as a table and as plots (pulls,
 correlations, pre/post-fit yields, CLs, Brazil band, exclusion contour) drawn by
-:mod:`vrelab.fit.plots`. Errors are shown in a banner at the top, never as a traceback.
+:mod:`vrelab.plots.fit`. Errors are shown in a banner at the top, never as a traceback.
 The same steps work from code: ``select_workspace``, ``set_action``, ``run``, ``wait``.
 """
 
@@ -469,7 +469,7 @@ class FitPanel(widgets.VBox):
     @_guarded
     def show_result(self, result: dict[str, Any], kind: str | None = None) -> None:
         """Show a fit job's result: the table, and the plots it gives (the first one drawn)."""
-        from ..fit.plots import kind_of, plots_for
+        from ..plots.fit import kind_of, plots_for
 
         kind = kind or kind_of(result)
         self.result, self.result_kind = result, kind
