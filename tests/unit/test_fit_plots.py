@@ -27,8 +27,8 @@ from matplotlib.testing.compare import compare_images
 
 from vrelab.cli.fit_plots import emit_plots, save_plots
 from vrelab.errors import BadRequest
-from vrelab.plots import fit as plots
 from vrelab.fit.contour import contours
+from vrelab.plots import fit as plots
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RESULTS = DATA / "fit_results"

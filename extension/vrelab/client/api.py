@@ -23,37 +23,24 @@ if TYPE_CHECKING:
 API_PATH = "vrelab/api/v1/"
 FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
 
-_BY_CODE: dict[str, type[errors.VRELabError]] = {
-    cls.code: cls
-    for cls in (
-        errors.BadRequest,
-        errors.Unauthorized,
-        errors.Forbidden,
-        errors.NotFound,
-        errors.Conflict,
-        errors.PayloadTooLarge,
-        errors.TooManyRequests,
-        errors.UpstreamError,
-        errors.Unavailable,
-    )
-}
-_BY_STATUS: dict[int, type[errors.VRELabError]] = {cls.status: cls for cls in _BY_CODE.values()}
-
-
 def _raise_for(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     try:
         err = response.json()["error"]
-        code, message, details = err["code"], err["message"], err.get("details") or {}
+        body = {"code": err["code"], "message": err["message"], "details": err.get("details") or {}}
     except (ValueError, KeyError, TypeError):
-        code, message, details = "", f"HTTP {response.status_code}: {response.text[:200]}", {}
-    cls = _BY_CODE.get(code) or _BY_STATUS.get(response.status_code, errors.VRELabError)
-    exc = cls(message, details=details)
-    exc.status = response.status_code
-    if code:
-        exc.code = code
-    raise exc
+        body = {"message": f"HTTP {response.status_code}: {response.text[:200]}"}
+    raise errors.from_body(body, status=response.status_code)
+
+
+def job_error(job: dict[str, Any]) -> errors.VRELabError:
+    """The error of a job that did not succeed, as the class its service raised (or the state's)."""
+    state = job.get("state")
+    err = dict(job.get("error") or {})
+    exc = errors.from_body(err, fallback=f"The job {job.get('id')} ended {state}.")
+    exc.details.setdefault("job_id", job.get("id"))
+    return exc
 
 
 class Client:
@@ -215,6 +202,20 @@ class Client:
                 break
         final = self.job(job_id)
         if raise_on_failure and final["state"] != "succeeded":
-            err = final.get("error") or {}
-            raise errors.VRELabError(err.get("message") or f"job {job_id} {final['state']}", code=err.get("code"))
+            raise job_error(final)
         return final
+
+    def result(
+        self, job: str | dict[str, Any], *, on_progress: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """A job's result, waiting for it to finish; a failed job raises the class its service raised.
+
+        ``job`` is a job id or a job record. This is the one path by which every front end turns a
+        job's outcome into a value or an exception (``except FitFailed:``, ``except Unavailable:``).
+        """
+        record = self.job(job) if isinstance(job, str) else job
+        if record.get("state") not in FINISHED:
+            record = self.wait(record["id"], on_progress=on_progress)
+        if record.get("state") != "succeeded":
+            raise job_error(record)
+        return record.get("result") or {}

@@ -124,18 +124,7 @@ class FitAPI:
         job = self.submit(kind, workspace_id, **params)
         if not wait:
             return job
-        final = self._c.wait(job["id"], on_progress=on_progress)
-        if final["state"] != "succeeded":
-            err = final.get("error") or {}
-            cls = {"bad_request": errors.BadRequest, "not_found": errors.NotFound}.get(
-                err.get("code", ""), errors.VRELabError
-            )
-            raise cls(
-                err.get("message") or f"job {job['id']} {final['state']}",
-                code=err.get("code") or None,
-                details={"job_id": job["id"]},
-            )
-        return final["result"]
+        return self._c.result(job, on_progress=on_progress)
 
     def mle(
         self,

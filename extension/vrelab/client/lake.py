@@ -38,15 +38,9 @@ def raise_for_job(job: dict[str, Any]) -> dict[str, Any]:
     """A finished job's record if it succeeded; else its error as the matching vrelab error."""
     if job.get("state") == "succeeded":
         return job
-    from .api import _BY_CODE
+    from .api import job_error
 
-    err = job.get("error") or {}
-    code = err.get("code") or ""
-    cls = _BY_CODE.get(code, errors.VRELabError)
-    exc = cls(err.get("message") or f"The job {job.get('id')} {job.get('state')}.", details=err.get("details") or {})
-    if code:
-        exc.code = code
-    raise exc
+    raise job_error(job)
 
 
 def _q(segment: str) -> str:

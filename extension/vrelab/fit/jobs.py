@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadRequest, NotFound, VRELabError
+from ..errors import BadRequest, NotFound, VRELabError, WorkerDied
 from ..jobs import JobContext, JobKind
 from .cache import ResultCache, result_key
 from .errors import FitFailed, InvalidWorkspace, PatchDoesNotApply
@@ -43,11 +43,6 @@ _ERRORS: dict[str, type[VRELabError]] = {
     "bad_request": BadRequest,
     "not_found": NotFound,
 }
-
-
-class WorkerDied(VRELabError):
-    status = 500
-    code = "worker_died"
 
 
 def job_kinds(service: Any) -> list[JobKind]:

@@ -17,25 +17,13 @@ import time
 import traceback
 from typing import Any, Protocol
 
-from ..errors import VRELabError
+from ..errors import JobFailed, VRELabError, WorkerDied
 from .context import JobContext
 from .models import JobCancelled
 from .registry import JobKind
 
 # Seconds a cancelled worker process gets to stop by itself before it is terminated.
 CANCEL_GRACE_SECONDS = 3.0
-
-
-class WorkerDied(VRELabError):
-    status = 500
-    code = "worker_died"
-
-
-class JobFailed(VRELabError):
-    """A job function raised something that is not a VRELabError."""
-
-    status = 500
-    code = "job_failed"
 
 
 class Executor(Protocol):

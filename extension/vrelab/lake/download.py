@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadRequest, Forbidden, NotFound, VRELabError
+from ..errors import BadRequest, DownloadFailed, Forbidden, NotFound, VRELabError
 from ..jobs import JobCancelled
 from ..paths import relative_to_root, resolve_inside
 from . import checksums
@@ -38,11 +38,6 @@ from .dids import DID
 log = logging.getLogger("vrelab.lake.download")
 CHUNK = 1 << 20
 PART = ".part"
-
-
-class DownloadFailed(VRELabError):
-    status = 502
-    code = "download_failed"
 
 
 @dataclass

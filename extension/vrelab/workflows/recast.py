@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequest, NotFound, VRELabError
+from ..errors import BadRequest, NotFound, RecastError, VRELabError
 from ..jobs import JobContext
 from .runs import RunFolder
 from .spec import WorkflowSpec
@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["build_patch", "conclude_recast", "read_yields", "validate_recast"]
 
 _FIT_OPTIONS = ("measurement", "test_stat", "calctype", "ntoys", "backend", "optimizer", "fixed_params")
-
-
-class RecastError(VRELabError):
-    status = 400
-    code = "recast_failed"
 
 
 def validate_recast(fit: Any, raw: Any, spec: WorkflowSpec) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadRequest, Conflict, NotFound, Unavailable, VRELabError
+from ..errors import BadRequest, Conflict, NotFound, Unavailable, VRELabError, WorkflowFailed
 from ..jobs import JobCancelled, JobContext, JobKind, JobManager
 from ..jobs.models import Job, JobState
 from ..paths import relative_to_root, resolve_inside
@@ -57,13 +57,6 @@ INTERRUPTED = "The server stopped while this run was running; its record and log
 # The services of this process, by runs folder: a workflow job (run in a thread of this server)
 # finds its service here.
 _SERVICES: dict[str, WorkflowService] = {}
-
-
-class WorkflowFailed(VRELabError):
-    """A run ended in failure (a step failed); the message names the step and why."""
-
-    status = 500
-    code = "workflow_failed"
 
 
 def _stored_spec(data: dict[str, Any]) -> WorkflowSpec:

@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import BadRequest
+from ..errors import BadRequest, SpecError
 
 __all__ = ["Resources", "Step", "WorkflowSpec", "parse_spec", "spec_from_text"]
 
@@ -58,12 +58,6 @@ RESERVED_PARAMS = frozenset(
 RESERVED_PREFIXES = ("VRELAB_", "BASH_FUNC_", "DYLD_")
 MAX_STEPS = 500
 SUPPORTED_REANA_TYPES = ("serial",)
-
-
-class SpecError(BadRequest):
-    """The workflow specification is not valid; the message says where (line, step, field)."""
-
-    code = "invalid_workflow"
 
 
 class _LineDict(dict):  # type: ignore[type-arg]
