@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -136,6 +137,46 @@ def test_per_user_limit(tmp_path, registry):
         for j in (a, b):
             m.cancel(j.id, "alice")
     finally:
+        m.shutdown()
+
+
+class _SlowDiskStore(JobStore):
+    """A store on a slow disk: each save takes a while, which widens any count-then-save window."""
+
+    def save(self, job):  # type: ignore[no-untyped-def]
+        time.sleep(0.02)
+        return super().save(job)
+
+
+def test_per_user_limit_holds_under_concurrent_submits(tmp_path, registry):
+    limit, callers = 3, 12
+    m = JobManager(_SlowDiskStore(tmp_path / "j.sqlite"), registry, workers=1, max_active_per_user=limit)
+    barrier = threading.Barrier(callers)
+    accepted: list[str] = []
+    refused: list[Exception] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            accepted.append(m.submit("steps", {"steps": 200, "delay": 0.05}, "alice").id)
+        except TooManyRequests as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(callers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(accepted) == limit, f"{len(accepted)} jobs accepted with a limit of {limit}"
+        assert len(refused) == callers - limit
+        assert m.list("alice")[1] == limit  # nothing half-created by the refused ones
+    finally:
+        for job_id in accepted:
+            try:
+                m.cancel(job_id, "alice")
+            except Conflict:
+                pass
         m.shutdown()
 
 

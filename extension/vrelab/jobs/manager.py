@@ -92,6 +92,7 @@ class JobManager:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vrelab-job")
         self._active: dict[str, _Running] = {}
         self._lock = threading.RLock()
+        self._submit_lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
         self._closed = False
         if log_dir is not None:
@@ -176,23 +177,24 @@ class JobManager:
         kind = self.registry.get(kind_name)
         if kind.validate is not None:
             params = kind.validate(params)
-        if self.store.count_active(owner) >= self.max_active_per_user:
-            raise TooManyRequests(
-                f"You already have {self.max_active_per_user} queued or running jobs; wait for some to "
-                "finish or cancel them (limit: VRELab.max_active_jobs_per_user).",
-                details={"limit": self.max_active_per_user},
+        with self._submit_lock:  # the count and the save are one step, or concurrent submits pass the limit
+            if self.store.count_active(owner) >= self.max_active_per_user:
+                raise TooManyRequests(
+                    f"You already have {self.max_active_per_user} queued or running jobs; wait for some to "
+                    "finish or cancel them (limit: VRELab.max_active_jobs_per_user).",
+                    details={"limit": self.max_active_per_user},
+                )
+            job = Job(
+                id=uuid.uuid4().hex[:16],
+                kind=kind.name,
+                owner=owner,
+                params=params,
+                resubmitted_from=resubmitted_from,
+                title=kind.title(params) if kind.title else "",
             )
-        job = Job(
-            id=uuid.uuid4().hex[:16],
-            kind=kind.name,
-            owner=owner,
-            params=params,
-            resubmitted_from=resubmitted_from,
-            title=kind.title(params) if kind.title else "",
-        )
-        self.store.save(job)
-        with self._lock:
-            self._active[job.id] = _Running(job)
+            self.store.save(job)
+            with self._lock:
+                self._active[job.id] = _Running(job)
         snapshot = _snapshot(job)
         self._publish(job)
         self._pool.submit(self._drive, job.id)
