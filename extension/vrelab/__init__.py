@@ -26,3 +26,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from .extension import load_jupyter_server_extension
 
     load_jupyter_server_extension(serverapp)
+
+
+def _unload_jupyter_server_extension(serverapp: Any) -> None:
+    from .extension import unload_jupyter_server_extension
+
+    unload_jupyter_server_extension(serverapp)

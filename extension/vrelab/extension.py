@@ -23,9 +23,9 @@ def load_jupyter_server_extension(serverapp: Any) -> None:
         [(url_path_join(base_url, API_PREFIX, route.regex()), route.handler) for route in ROUTES],
     )
     _export_to_kernels(serverapp)
+    _close_at_shutdown(serverapp)
     # kernels run inside the root: the client turns their file paths into the root-relative ones the API takes
     os.environ["VRELAB_SERVER_ROOT"] = str(services.root_dir)
-    _register_shutdown(serverapp, services)
     if services.interrupted_at_start:
         serverapp.log.warning(
             "vrelab: %d job(s) were running when the server last stopped and are now 'interrupted'",
@@ -55,13 +55,24 @@ def _export_to_kernels(serverapp: Any) -> None:
         os.environ["VRELAB_SERVER_TOKEN"] = token
 
 
-def _register_shutdown(serverapp: Any, services: Services) -> None:
-    previous = getattr(serverapp, "cleanup_extensions", None)
+def unload_jupyter_server_extension(serverapp: Any) -> None:
+    """Close every service, once: running jobs are recorded as interrupted, workers stopped.
 
-    async def cleanup() -> None:
+    The module's ``_unload_jupyter_server_extension`` hook calls it where the server supports one;
+    jupyter-server 2 has none for module extensions, so it also runs from the server's
+    ``cleanup_extensions`` (see :func:`_close_at_shutdown`).
+    """
+    services = serverapp.web_app.settings.pop("vrelab", None)
+    if services is not None:
+        serverapp.log.info("vrelab: closing its services")
         services.close()
-        if previous is not None:
-            await previous()
 
-    if previous is not None:
-        serverapp.cleanup_extensions = cleanup
+
+def _close_at_shutdown(serverapp: Any) -> None:
+    previous = serverapp.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        unload_jupyter_server_extension(serverapp)
+        await previous()
+
+    serverapp.cleanup_extensions = cleanup_extensions

@@ -134,8 +134,12 @@ class Services:
         return spec
 
     def close(self) -> None:
-        self.lake.close()
+        """Stop the jobs (running ones are recorded as interrupted), then close every service."""
         self.jobs.shutdown()
+        for service in (self.workflows, self.fit, self.lake):
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
         self.store.close()
 
     def describe(self) -> dict[str, Any]:

@@ -79,3 +79,18 @@ def test_worker_process_stops_when_its_server_is_killed(a_vrelab_server):
     assert not alive, "orphaned worker processes kept running"
     server.start()
     assert server.request("GET", f"jobs/{job['id']}").json()["state"] == "interrupted"
+
+
+def test_a_graceful_stop_closes_the_services_and_records_running_jobs(a_vrelab_server):
+    """Jupyter's unload hook closes vrelab's services: a job running at a normal stop is recorded then."""
+    server = a_vrelab_server
+    running = server.request("POST", "jobs", json={"kind": "test.steps", "params": {"steps": 1000, "delay": 0.05}})
+    job_id = running.json()["id"]
+    _wait_running(server, job_id)
+    server.stop()  # SIGTERM: the server shuts down as on Ctrl-C
+
+    server.start()
+    job = server.request("GET", f"jobs/{job_id}").json()
+    assert job["state"] == "interrupted", job
+    # recorded by the stopping server itself, not found half-done by the next start
+    assert job["error"]["message"].startswith("The server was stopped while this job"), job["error"]

@@ -118,7 +118,9 @@ class JobManager:
         for entry in running:
             entry.cancel.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self.store.mark_interrupted("The server was stopped while this job was queued or running.")
+        self.store.mark_interrupted(
+            "The server was stopped while this job was queued or running. Resubmit it to run it again."
+        )
 
     # ------------------------------------------------------------------ queries
     def get(self, job_id: str, owner: str) -> Job:

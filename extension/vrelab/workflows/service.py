@@ -92,6 +92,11 @@ class WorkflowService:
         self.backends = BackendRegistry(settings, backend_options)
         _SERVICES[str(self.runs_dir)] = self
 
+    def close(self) -> None:
+        """Forget this service: its jobs can no longer reach it."""
+        if _SERVICES.get(str(self.runs_dir)) is self:
+            del _SERVICES[str(self.runs_dir)]
+
     # ------------------------------------------------------------------ wiring
     def job_kinds(self) -> list[JobKind]:
         return [
