@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
 
 async def wait_state(api, job_id, states=("succeeded", "failed", "cancelled"), timeout=30.0):
@@ -74,27 +75,29 @@ async def test_failed_job_reports_its_error(api):
     assert final["error"]["message"] == "no such DID"
 
 
-async def test_bad_requests_get_clear_json_errors(api):
-    code, err = await api("POST", "jobs", raw_body=b'{"kind": "test.steps",')
-    assert code == 400 and "not valid JSON" in err["error"]["message"]
-    code, err = await api("POST", "jobs", raw_body=b"[1, 2]")
-    assert code == 400 and "JSON object" in err["error"]["message"]
-    code, err = await api("POST", "jobs", {"params": {}})
-    assert code == 400 and "kind" in err["error"]["message"]
-    code, err = await api("POST", "jobs", {"kind": "no.such.kind"})
-    assert code == 400 and "Unknown job kind" in err["error"]["message"]
-    code, err = await api("POST", "jobs", {"kind": "test.steps", "params": [1]})
-    assert code == 400
-    code, err = await api("GET", "jobs", limit="100000")
-    assert code == 400 and "limit" in err["error"]["message"]
-    code, err = await api("GET", "jobs", limit="ten")
-    assert code == 400
-    code, err = await api("GET", "jobs", state="exploded")
-    assert code == 400 and "Unknown job state" in err["error"]["message"]
-    code, err = await api("GET", "jobs/does-not-exist")
-    assert code == 404
-    for body in (err,):
-        assert set(body["error"]) == {"code", "message", "details"}
+@pytest.mark.parametrize(
+    ("method", "path", "request_kwargs", "status", "code", "words"),
+    [
+        ("POST", "jobs", {"raw_body": b'{"kind": "test.steps",'}, 400, "bad_request", "not valid JSON"),
+        ("POST", "jobs", {"raw_body": b"[1, 2]"}, 400, "bad_request", "JSON object"),
+        ("POST", "jobs", {"body": {"params": {}}}, 400, "bad_request", "kind"),
+        ("POST", "jobs", {"body": {"kind": "no.such.kind"}}, 400, "bad_request", "Unknown job kind"),
+        ("POST", "jobs", {"body": {"kind": "test.steps", "params": [1]}}, 400, "bad_request", "params"),
+        ("GET", "jobs", {"query": {"limit": "100000"}}, 400, "bad_request", "limit"),
+        ("GET", "jobs", {"query": {"limit": "ten"}}, 400, "bad_request", "limit"),
+        ("GET", "jobs", {"query": {"state": "exploded"}}, 400, "bad_request", "Unknown job state"),
+        ("GET", "jobs/does-not-exist", {}, 404, "not_found", "does-not-exist"),
+    ],
+)
+async def test_bad_requests_get_clear_json_errors(api, method, path, request_kwargs, status, code, words):
+    """Every bad request gets its own status and a complete error body naming the problem."""
+    body = request_kwargs.get("body")
+    args = (method, path) if body is None else (method, path, body)
+    got, err = await api(*args, raw_body=request_kwargs.get("raw_body"), **request_kwargs.get("query", {}))
+    assert got == status, err
+    assert set(err["error"]) == {"code", "message", "details"}, err
+    assert err["error"]["code"] == code and words in err["error"]["message"], err
+    assert "Traceback" not in err["error"]["message"]
 
 
 async def test_body_size_limit(api, jp_serverapp):
