@@ -65,3 +65,11 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API keeps an event loop of its own in the main
     thread for the rest of the session, which in-process Jupyter servers must not meet."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def shared_likelihoods():
+    """The shared ATLAS likelihoods folder; the test fails (never skips) when it is missing."""
+    from likelihoods import require_likelihoods
+
+    return require_likelihoods()

@@ -16,7 +16,8 @@ import pytest
 pyhf = pytest.importorskip("pyhf")
 
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
-needs_likelihoods = pytest.mark.skipif(not LIKELIHOODS.is_dir(), reason="shared likelihoods not present")
+from likelihoods import needs_likelihoods  # noqa: E402
+
 REFERENCED = ["3L-eRJR", "sbottom-RegionA", "staus-combined"]
 TOLERANCE = 1e-4
 

@@ -17,6 +17,8 @@ from servers import JupyterServerProcess
 pytest.importorskip("pyhf")
 pytestmark = pytest.mark.slow
 
+from likelihoods import needs_likelihoods  # noqa: E402
+
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
 
 
@@ -28,7 +30,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.skipif(not (LIKELIHOODS / "3L-eRJR").is_dir(), reason="shared likelihoods not present")
+@needs_likelihoods
 def test_kill_9_during_a_scan_keeps_the_finished_points(tmp_path):
     server = JupyterServerProcess(tmp_path, vrelab_config={"fit_workers": 1})
     server.start()

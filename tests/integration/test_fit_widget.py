@@ -24,7 +24,8 @@ from vrelab.client import Client  # noqa: E402
 from vrelab.widgets import FitPanel  # noqa: E402
 
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
-needs_likelihoods = pytest.mark.skipif(not LIKELIHOODS.is_dir(), reason="shared likelihoods not present")
+from likelihoods import needs_likelihoods  # noqa: E402
+
 # the smallest published likelihood (4 one-bin channels); a patch whose CLs is neither 0 nor 1
 LIKELIHOOD = "3L-eRJR"
 PATCH = "ERJR_350p0_150p0"

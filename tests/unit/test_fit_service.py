@@ -28,7 +28,7 @@ from vrelab.fit.inference import FitOptions, hypotest, mle_fit, prepare, upper_l
 from vrelab.fit.pool import Task, WorkerPool  # noqa: E402
 
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
-needs_likelihoods = pytest.mark.skipif(not LIKELIHOODS.is_dir(), reason="shared likelihoods not present")
+from likelihoods import needs_likelihoods  # noqa: E402
 
 
 def simple_workspace(signal_events: float = 5.0) -> dict:
