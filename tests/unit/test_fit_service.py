@@ -330,3 +330,38 @@ def test_a_killed_worker_fails_only_its_point(service):
     dead = [o for o in outcomes.values() if not o.ok]
     assert len(dead) == 1 and "killed by SIGKILL" in dead[0].value["message"]
     assert all(math.isfinite(o.value["CLs_obs"]) for o in outcomes.values() if o.ok)
+
+
+def test_the_cache_size_limit_holds_across_jobs(tmp_path):
+    """Every fit job writes into the service's one cache, so its size limit holds over many jobs."""
+    from vrelab.jobs import JobManager, JobRegistry, JobStore
+
+    root = tmp_path / "root"
+    root.mkdir()
+    service = FitService(tmp_path / "fit", root, workers=1)
+    wid = service.add_workspace({"workspace": simple_workspace()})["id"]
+    registry = JobRegistry()
+    for kind in service.job_kinds():
+        registry.register(kind)
+    manager = JobManager(JobStore(tmp_path / "jobs.sqlite"), registry, workers=1)
+    try:
+        first = manager.submit("fit.hypotest", {"workspace_id": wid, "poi_value": 0.5}, "alice")
+        deadline = time.monotonic() + 120
+        while not manager.get(first.id, "alice").state.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert manager.get(first.id, "alice").state == "succeeded"
+        entry = sum(p.stat().st_size for p in (tmp_path / "fit" / "cache").glob("*/*.json"))
+        assert entry > 0
+        # a limit of ~12 entries: one job's write is under the tenth that triggers pruning, so only a
+        # cache shared by all the jobs (as the service's is) counts enough writes to prune
+        service.cache.max_bytes = int(entry * 12)
+        params = [{"workspace_id": wid, "poi_value": 0.6 + 0.1 * i} for i in range(17)]
+        jobs = [manager.submit("fit.hypotest", p, "alice") for p in params]
+        for job in jobs:
+            while not manager.get(job.id, "alice").state.finished and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert manager.get(job.id, "alice").state == "succeeded", manager.get(job.id, "alice").error
+        total = sum(p.stat().st_size for p in (tmp_path / "fit" / "cache").glob("*/*.json"))
+        assert total <= service.cache.max_bytes + 2 * entry, (total, service.cache.max_bytes)
+    finally:
+        manager.shutdown()

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import functools
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadRequest, NotFound, VRELabError, WorkerDied
 from ..jobs import JobContext, JobKind
-from .cache import ResultCache, result_key
+from .cache import result_key
 from .errors import FitFailed, InvalidWorkspace, PatchDoesNotApply
 from .inference import FitOptions
 from .pool import Task, TaskOutcome, WorkerPool
 from .results import ScanPoint, ScanResult
-from .workspaces import WorkspaceStore
+
+if TYPE_CHECKING:
+    from .service import FitService
 
 __all__ = ["hypotest", "job_kinds", "limit", "mle", "scan"]
 
@@ -53,10 +54,16 @@ def job_kinds(service: Any) -> list[JobKind]:
         "fit.limit": "Upper limit on the POI (toms748 or a grid) with its Brazil band.",
         "fit.scan": "CLs for every patch of a patchset, as a table and exclusion contours.",
     }
+    run = {
+        "fit.mle": service.mle,
+        "fit.hypotest": service.hypotest,
+        "fit.limit": service.limit,
+        "fit.scan": service.scan,
+    }
     return [
         JobKind(
             name=name,
-            target=f"vrelab.fit.jobs:{name.split('.')[1]}",
+            run=run[name],
             process=False,
             description=text,
             validate=functools.partial(service.validate_job, name),
@@ -64,19 +71,6 @@ def job_kinds(service: Any) -> list[JobKind]:
         )
         for name, text in described.items()
     ]
-
-
-class _Runtime:
-    def __init__(self, params: dict[str, Any]):
-        fit = params.get("_fit") or {}
-        if not fit.get("dir"):
-            raise BadRequest("This fit job was not submitted through the fit service (no '_fit').")
-        root = Path(fit["dir"])
-        self.store = WorkspaceStore(root / "workspaces")
-        self.cache = ResultCache(root / "cache", int(fit.get("cache_bytes") or 2 << 30))
-        self.workers = int(fit.get("workers") or 1)
-        self.dask = str(fit.get("dask") or "")
-        self.nice = int(fit.get("nice", 10))
 
 
 def _options(params: dict[str, Any]) -> dict[str, Any]:
@@ -96,9 +90,10 @@ def _raise(outcome: TaskOutcome, ctx: JobContext) -> None:
     raise exc
 
 
-def _single(kind: str, function: str, params: dict[str, Any], ctx: JobContext, extra: dict[str, Any]) -> dict[str, Any]:
+def _single(
+    rt: FitService, kind: str, function: str, params: dict[str, Any], ctx: JobContext, extra: dict[str, Any]
+) -> dict[str, Any]:
     started = time.perf_counter()
-    rt = _Runtime(params)
     wid = params["workspace_id"]
     meta = rt.store.meta(wid)
     patch = params.get("patch")
@@ -123,7 +118,7 @@ def _single(kind: str, function: str, params: dict[str, Any], ctx: JobContext, e
         "options": options,
         **extra,
     }
-    pool = WorkerPool(1, nice=rt.nice, on_start=lambda pids: ctx.log(f"fit worker pid {pids}"))
+    pool = WorkerPool(1, nice=rt.worker_nice, on_start=lambda pids: ctx.log(f"fit worker pid {pids}"))
     for outcome in pool.run([Task(key, function, args)], is_cancelled=lambda: ctx.cancelled):
         if not outcome.ok:
             _raise(outcome, ctx)
@@ -133,17 +128,17 @@ def _single(kind: str, function: str, params: dict[str, Any], ctx: JobContext, e
     raise WorkerDied("The fit worker gave no answer.")
 
 
-def mle(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    return _single("fit.mle", "fit", params, ctx, {})
+def mle(service: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    return _single(service, "fit.mle", "fit", params, ctx, {})
 
 
-def hypotest(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    return _single("fit.hypotest", "hypotest", params, ctx, {})
+def hypotest(service: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    return _single(service, "fit.hypotest", "hypotest", params, ctx, {})
 
 
-def limit(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def limit(service: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     extra = {"level": params.get("level", 0.05), "scan": params.get("scan"), "poi_range": params.get("poi_range")}
-    return _single("fit.limit", "limit", params, ctx, extra)
+    return _single(service, "fit.limit", "limit", params, ctx, extra)
 
 
 def _poi_name(summary: dict[str, Any], measurement: str | None) -> str | None:
@@ -154,12 +149,11 @@ def _poi_name(summary: dict[str, Any], measurement: str | None) -> str | None:
     return summary.get("poi")
 
 
-def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """CLs for the chosen patches (all by default); every point cached as it completes."""
     from .contour import contours
 
     started = time.perf_counter()
-    rt = _Runtime(params)
     wid = params["workspace_id"]
     meta = rt.store.meta(wid)
     labels = (meta["summary"].get("patchset") or {}).get("labels", [])
@@ -209,14 +203,16 @@ def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     executor = "cache"
     workers = 0
     if todo:
-        if rt.dask:
+        if rt.dask_scheduler:
             from .dask import run_on_dask
 
-            executor = f"dask {rt.dask}"
+            executor = f"dask {rt.dask_scheduler}"
             spec, patchset = rt.store.load(wid)
             ops = {p["metadata"]["name"]: p["patch"] for p in (patchset or {}).get("patches", [])}
             tasks = [(keys[p["name"]], ops[p["name"]]) for p in todo]
-            outcomes = run_on_dask(rt.dask, spec, tasks, options, is_cancelled=lambda: ctx.cancelled, log=ctx.log)
+            outcomes = run_on_dask(
+                rt.dask_scheduler, spec, tasks, options, is_cancelled=lambda: ctx.cancelled, log=ctx.log
+            )
             workers = -1
         else:
             workers = min(int(params.get("workers") or rt.workers), rt.workers, len(todo))
@@ -228,7 +224,7 @@ def scan(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
                 "options": options,
             }
             tasks_local = [Task(keys[p["name"]], "point", {**common, "patch": p["name"]}) for p in todo]
-            pool = WorkerPool(workers, nice=rt.nice, on_start=lambda pids: ctx.log(f"fit worker pid(s) {pids}"))
+            pool = WorkerPool(workers, nice=rt.worker_nice, on_start=lambda pids: ctx.log(f"fit worker pid(s) {pids}"))
             outcomes = pool.run(tasks_local, is_cancelled=lambda: ctx.cancelled)
         for outcome in outcomes:
             entry = by_key[outcome.key]

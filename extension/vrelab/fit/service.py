@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRequest, NotFound, Unavailable
+from ..jobs import JobContext
 from ..paths import resolve_inside
 from .cache import ResultCache
 from .inference import FitOptions
@@ -276,20 +277,38 @@ class FitService:
 
         return job_kinds(self)
 
-    def runtime(self) -> dict[str, Any]:
-        """Where a job finds this service's state (stored in the job's parameters)."""
-        return {
-            "dir": str(self.fit_dir),
-            "workers": self.workers,
-            "dask": self.dask_scheduler,
-            "cache_bytes": self.cache_bytes,
-            "nice": self.worker_nice,
-        }
+    # The fit jobs: one public method per kind, used by the job kinds and by RECAST alike. Each
+    # takes the parameters ``validate_job`` returned and a job context; it reads this service's
+    # store, answers from its cache (one size limit for all jobs) and runs points on its pool.
+    def mle(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """``fit.mle``: best fit, uncertainties, correlations, pulls, yields."""
+        from . import jobs
+
+        return jobs.mle(self, params, ctx)
+
+    def hypotest(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """``fit.hypotest``: CLs observed and expected at one POI value."""
+        from . import jobs
+
+        return jobs.hypotest(self, params, ctx)
+
+    def limit(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """``fit.limit``: the upper limit on the POI and its Brazil band."""
+        from . import jobs
+
+        return jobs.limit(self, params, ctx)
+
+    def scan(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """``fit.scan``: CLs of every chosen patch, and the exclusion contours."""
+        from . import jobs
+
+        return jobs.scan(self, params, ctx)
 
     def validate_job(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         """Check a fit job's parameters (400/404 naming the problem) and complete them."""
         allowed = _COMMON | JOB_KINDS[kind][1]
-        unknown = sorted(set(params) - allowed - {"_fit"})
+        params = {k: v for k, v in params.items() if k != "_fit"}  # jobs of older servers carried paths here
+        unknown = sorted(set(params) - allowed)
         if unknown:
             raise BadRequest(
                 f"Unknown parameter(s) for {kind}: {', '.join(unknown)}. Known: {', '.join(sorted(allowed))}.",
@@ -336,7 +355,6 @@ class FitService:
                 raise BadRequest(f"'contour_axes' must name two different labels of: {', '.join(labels)}.")
             out["contour_axes"] = axes
             out["level"] = self._level(params)
-        out["_fit"] = self.runtime()
         return out
 
     @staticmethod

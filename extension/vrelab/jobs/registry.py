@@ -1,8 +1,10 @@
 """Job kinds: what the jobs system can run, by name.
 
-A kind names a function ``function(params, ctx) -> result`` by its import path, so that a
-separate worker process can import it too. Capabilities register their kinds when the server
-extension loads; operators add their own with ``c.VRELab.extra_job_kinds``.
+A kind runs a function ``function(params, ctx) -> result``. The capabilities' own kinds run in
+worker threads and carry a callable bound to their live service (``run``), so a job uses that
+service's store, cache and pools. Kinds that run in a worker process name their function by import
+path (``target``) so that the process can import it; operators add such kinds with
+``c.VRELab.extra_job_kinds``.
 """
 
 from __future__ import annotations
@@ -21,20 +23,31 @@ Validator = Callable[[dict[str, Any]], dict[str, Any]]
 class JobKind:
     """One kind of job.
 
+    ``run`` is the function itself (a service's bound method: thread kinds only); otherwise
     ``target`` is ``"package.module:function"``. ``process`` runs it in a worker process of its
     own (CPU-heavy work that must not hold the server's interpreter); otherwise a worker thread
-    runs it (I/O-bound work). ``validate`` checks and normalises the parameters when the job is
-    submitted, so bad input is refused with HTTP 400 before anything is queued.
+    runs it (I/O-bound work, or work that hands its CPU-heavy parts to a pool of its own).
+    ``validate`` checks and normalises the parameters when the job is submitted, so bad input is
+    refused with HTTP 400 before anything is queued.
     """
 
     name: str
-    target: str
+    target: str = ""
     process: bool = False
     description: str = ""
     validate: Validator | None = None
     title: Callable[[dict[str, Any]], str] | None = None
+    run: Callable[[dict[str, Any], Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.run is not None and self.process:
+            raise ValueError(f"job kind {self.name!r}: a process kind is named by import path, not a callable")
+        if self.run is None and not self.target:
+            raise ValueError(f"job kind {self.name!r}: give a callable or a 'module:function' target")
 
     def load(self) -> Callable[..., Any]:
+        if self.run is not None:
+            return self.run
         module_name, _, attr = self.target.partition(":")
         if not module_name or not attr:
             raise ValueError(f"job kind {self.name!r}: target {self.target!r} is not 'module:function'")
@@ -63,9 +76,7 @@ class JobRegistry:
             return self._kinds[name]
         except KeyError:
             known = ", ".join(sorted(self._kinds)) or "none"
-            raise BadRequest(
-                f"Unknown job kind {name!r}. Known kinds: {known}.", details={"kind": name}
-            ) from None
+            raise BadRequest(f"Unknown job kind {name!r}. Known kinds: {known}.", details={"kind": name}) from None
 
     def names(self) -> list[str]:
         return sorted(self._kinds)

@@ -213,8 +213,6 @@ def conclude_recast(
     service: WorkflowService, params: dict[str, Any], result: dict[str, Any], ctx: JobContext
 ) -> dict[str, Any]:
     """After the workflow finished: patch, hypothesis test, conclusion (recorded in the run's record)."""
-    from ..fit.jobs import hypotest
-
     fit = service.fit
     opts = params["recast"]
     folder = RunFolder(service.runs_dir, ctx.job_id)
@@ -253,7 +251,7 @@ def conclude_recast(
         inner = JobContext(
             job_id=ctx.job_id, owner=ctx.owner, params=fit_params, report=forward, is_cancelled=lambda: ctx.cancelled
         )
-        test = hypotest(fit_params, inner)
+        test = fit.hypotest(fit_params, inner)  # the fit service's own path: its store, cache and pool
     except VRELabError as exc:
         record({"workspace_id": opts["workspace_id"], "error": exc.message}, failed=f"RECAST: {exc.message}")
         raise
