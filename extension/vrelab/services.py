@@ -19,10 +19,13 @@ from .status import StatusService, module_available, rucio_ping_probe
 log = logging.getLogger("vrelab")
 
 
-def builtin_job_kinds() -> list[JobKind]:
-    """The job kinds the capabilities provide (each capability module lists its own)."""
-    kinds: list[JobKind] = []
-    return kinds
+def builtin_job_kinds(*capabilities: Any) -> list[JobKind]:
+    """The job kinds of vrelab's own capabilities, each bound to the live service that runs it.
+
+    Every capability service lists its kinds (``job_kinds()``): ``fit.*`` (FitService),
+    ``workflow.*`` (WorkflowService), ``lake.*`` (LakeService).
+    """
+    return [kind for capability in capabilities for kind in capability.job_kinds()]
 
 
 def _lake_service(config: VRELab, data_dir: Path, root_dir: Path) -> Any:
@@ -49,9 +52,6 @@ class Services:
         self.data_dir = Path(config.data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
-        self.registry = JobRegistry()
-        for kind in builtin_job_kinds():
-            self.registry.register(kind)
         from .fit import FitService
 
         self.fit = FitService(
@@ -62,8 +62,6 @@ class Services:
             dask_scheduler=config.dask_scheduler,
             worker_nice=config.fit_worker_nice,
         )
-        for kind in self.fit.job_kinds():
-            self.registry.register(kind)
         from .workflows.service import WorkflowService
 
         self.workflows = WorkflowService(
@@ -75,9 +73,12 @@ class Services:
             config=config,
             fit=self.fit,
         )
-        for kind in self.workflows.job_kinds():
+        self.lake = _lake_service(config, self.data_dir, self.root_dir)
+        self.fit.did_reader = self.lake.read_bytes  # workspaces given by their DID in the lake
+        self.registry = JobRegistry()
+        for kind in builtin_job_kinds(self.fit, self.workflows, self.lake):
             self.registry.register(kind)
-        for name, spec in config.extra_job_kinds.items():
+        for name, spec in config.extra_job_kinds.items():  # an operator's kind may replace a built-in one
             self.registry.register(parse_kind_spec(name, spec))
         self.store = JobStore(self.data_dir / "jobs.sqlite")
         self.jobs = JobManager(
@@ -89,11 +90,6 @@ class Services:
         )
         self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
         self.workflows.attach(self.jobs)
-        self.lake = _lake_service(config, self.data_dir, self.root_dir)
-        self.fit.did_reader = self.lake.read_bytes  # workspaces given by their DID in the lake
-        for kind in self.lake.job_kinds():  # lake.download, lake.upload, lake.multiply
-            if kind.name not in config.extra_job_kinds:
-                self.registry.register(kind)
         self.status = StatusService(__version__, config.status_probe_seconds)
         self._register_capabilities()
 

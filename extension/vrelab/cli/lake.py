@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..units import format_bytes
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
 
 
@@ -95,17 +96,6 @@ def down(home: str | None) -> None:
     _server(home).down(progress=_say)
 
 
-def _bytes(n: Any) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(n)
-
-
 def _status_text(d: dict[str, Any]) -> str:
     if d.get("state") == "not created":
         return f"No embedded lake in {d['home']} yet: `vrelab lake up` creates it."
@@ -129,13 +119,11 @@ def _status_text(d: dict[str, Any]) -> str:
         lines.append(f"samples:   {', '.join(d['samples']) or '(none)'}")
         lines.append("")
         roots = d["rse_roots"]
-        rows = [
-            [r["rse"], _bytes(r["used_bytes"]), str(r["files"]), roots.get(r["rse"], "")] for r in d["rses"]
-        ]
+        rows = [[r["rse"], format_bytes(r["used_bytes"]), str(r["files"]), roots.get(r["rse"], "")] for r in d["rses"]]
         lines.append(table(rows, ["RSE", "used", "files", "storage"]))
         lines.append("")
         rows = [
-            [account, rse, _bytes(u["used_bytes"]), _bytes(u["limit_bytes"])]
+            [account, rse, format_bytes(u["used_bytes"]), format_bytes(u["limit_bytes"])]
             for account, per_rse in d["usage"].items()
             for rse, u in per_rse.items()
         ]

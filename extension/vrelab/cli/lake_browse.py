@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ..units import format_bytes
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
 
 
@@ -21,17 +22,6 @@ def _instance_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-i", "--instance", envvar="VRELAB_LAKE_INSTANCE", help="Rucio instance [default: the server's default]."
     )(fn)
-
-
-def _size(n: Any) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return str(n)
 
 
 def _when(text: str | None) -> str:
@@ -217,7 +207,7 @@ def search(
     )
 
     def text(p: dict[str, Any]) -> str:
-        rows = [[d["did"], d["type"] or "-", _size(d["bytes"]), str(d["length"] or "")] for d in p["items"]]
+        rows = [[d["did"], d["type"] or "-", format_bytes(d["bytes"]), str(d["length"] or "")] for d in p["items"]]
         body = table(rows, ["DID", "TYPE", "SIZE", "FILES"]) + "\n" if rows else ""
         return body + _paging(p, "DID(s)")
 
@@ -244,7 +234,10 @@ def show(ctx: Ctx, did: str, limit: int, instance: str | None) -> None:
 
     def text(d: dict[str, Any]) -> str:
         i = d["did"]
-        out = [f"{i['did']}  ({i['type']}, {_size(i['bytes'])}" + (f", {i['length']} files)" if i["length"] else ")")]
+        out = [
+            f"{i['did']}  ({i['type']}, {format_bytes(i['bytes'])}"
+            + (f", {i['length']} files)" if i["length"] else ")")
+        ]
         sums = ", ".join(f"{k} {v}" for k, v in i["checksums"].items() if v)
         if sums:
             out.append(f"  checksums: {sums}")
@@ -253,12 +246,12 @@ def show(ctx: Ctx, did: str, limit: int, instance: str | None) -> None:
             out.append(f"  {k} = {v}")
         if "children" in d:
             out += ["", "Contents:"]
-            out += [f"  {c['did']}  {c['type']}  {_size(c['bytes'])}" for c in d["children"]["items"]]
+            out += [f"  {c['did']}  {c['type']}  {format_bytes(c['bytes'])}" for c in d["children"]["items"]]
             out.append("  " + _paging(d["children"], "shown"))
         if d["parents"]["items"]:
             out += ["", "In: " + ", ".join(p["did"] for p in d["parents"]["items"])]
         rows = [
-            [r["rse"], f"{r['available']}/{r['files']}", _size(r["bytes"]), _states(r["states"])]
+            [r["rse"], f"{r['available']}/{r['files']}", format_bytes(r["bytes"]), _states(r["states"])]
             for r in d["replicas"]["rses"]
         ]
         out += ["", "Replicas:", table(rows, ["RSE", "AVAILABLE", "SIZE", "STATES"]) if rows else "  none"]
@@ -285,10 +278,12 @@ def rses(ctx: Ctx, rse: str | None, expression: str | None, instance: str | None
         def detail(d: dict[str, Any]) -> str:
             q = d["quota"]
             out = [f"{d['rse']}  ({d['rse_type']})"]
-            out.append(f"  your quota: {_size(q['used_bytes'])} used of {_size(q['limit_bytes'])}")
+            out.append(f"  your quota: {format_bytes(q['used_bytes'])} used of {format_bytes(q['limit_bytes'])}")
             out += [f"  {k} = {v}" for k, v in sorted(d["attributes"].items())]
             out += [f"  protocol {p['scheme']}://{p['hostname']}:{p['port']}{p['prefix']}" for p in d["protocols"]]
-            out += [f"  usage ({u['source']}): {_size(u['used_bytes'])}, {u['files'] or 0} files" for u in d["usage"]]
+            out += [
+                f"  usage ({u['source']}): {format_bytes(u['used_bytes'])}, {u['files'] or 0} files" for u in d["usage"]
+            ]
             return "\n".join(out)
 
         emit(ctx, info, detail)
@@ -301,8 +296,8 @@ def rses(ctx: Ctx, rse: str | None, expression: str | None, instance: str | None
                 r["rse"],
                 r["rse_type"] or "-",
                 "".join(k[0] if r["availability"].get(k) else "-" for k in ("read", "write", "delete")),
-                _size(r["quota"]["used_bytes"]),
-                _size(r["quota"]["limit_bytes"]),
+                format_bytes(r["quota"]["used_bytes"]),
+                format_bytes(r["quota"]["limit_bytes"]),
             ]
             for r in rows_in
         ]

@@ -1,10 +1,10 @@
 """The data-lake job kinds: ``lake.download``, ``lake.upload``, ``lake.multiply``.
 
-They run in worker threads of the server process. Their parameters are stored and shown by the
-API, so they hold no credential: ``validate`` checks them (400 before anything is queued), fills
-in defaults and adds ``_lake: {"data_dir"}``, by which the job finds the live
-:class:`~vrelab.lake.service.LakeService` (:mod:`vrelab.lake.runtime`) and so the session of the
-stored (or configured) identity of its instance.
+They run in worker threads of the server process, each kind bound to the live
+:class:`~vrelab.lake.service.LakeService` that registered it, and so to the session of the stored
+(or configured) identity of its instance. Their parameters are stored and shown by the API, so
+they hold no credential: ``validate`` checks them (400 before anything is queued) and fills in
+defaults.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from ..errors import BadRequest, Forbidden, NotFound, Unavailable
 from ..jobs import JobContext, JobKind
 from ..paths import relative_to_root, resolve_inside
-from . import runtime
 from .dids import DID, NAME_RE, SCOPE_RE, parse_did, unaddressable
 from .download import Downloader, failure, no_files, resolve, summary, targets
 from .upload import upload_files
@@ -49,7 +48,7 @@ KINDS = {
 
 
 def job_kinds(service: LakeService) -> list[JobKind]:
-    runtime.register(service)
+    runs = {"lake.download": download, "lake.upload": upload, "lake.multiply": multiply}
     validators = {
         "lake.download": validate_download,
         "lake.upload": validate_upload,
@@ -58,7 +57,7 @@ def job_kinds(service: LakeService) -> list[JobKind]:
     return [
         JobKind(
             name=name,
-            target=f"vrelab.lake.jobs:{name.split('.')[1]}",
+            run=functools.partial(runs[name], service),
             process=False,
             description=text,
             validate=functools.partial(validators[name], service),
@@ -167,7 +166,6 @@ def validate_download(service: LakeService, params: dict[str, Any]) -> dict[str,
         "rse": _text(params, "rse", _RSE, "an RSE name such as LAPP-DISK"),
         "workers": _int(params, "workers", 4, 1, MAX_WORKERS),
         "prefer_local": prefer_local,
-        "_lake": {"data_dir": str(service.data_dir)},
     }
 
 
@@ -208,7 +206,6 @@ def validate_upload(service: LakeService, params: dict[str, Any]) -> dict[str, A
         "rse": rse,
         "dataset": dataset or None,
         "lifetime": _lifetime(params),
-        "_lake": {"data_dir": str(service.data_dir)},
     }
 
 
@@ -231,18 +228,10 @@ def validate_multiply(service: LakeService, params: dict[str, Any]) -> dict[str,
         "replicate_to": replicate_to,
         "lifetime": _lifetime(params, 7 * 86400),
         "tree": _text(params, "tree", _TREE, "a tree name such as mini"),
-        "_lake": {"data_dir": str(service.data_dir)},
     }
 
 
 # ---------------------------------------------------------------------- jobs
-def _service(params: dict[str, Any]) -> LakeService:
-    lake = params.get("_lake") or {}
-    if not lake.get("data_dir"):
-        raise BadRequest("This job was not submitted through the data-lake service (no '_lake').")
-    return runtime.lookup(lake["data_dir"])
-
-
 def _resumable(exc: Unavailable, what: str) -> Unavailable:
     return Unavailable(f"{exc.message} {what}", details=exc.details)
 
@@ -335,8 +324,7 @@ def read_file(service: LakeService, instance: str | None, did: str, *, limit: in
         return (root / result["files"][0]["path"]).read_bytes()
 
 
-def download(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    service = _service(params)
+def download(service: LakeService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     root = service.root_dir
     dest = params["dest"]
     _inside(root, dest, "dest")  # again: a symlink may have been planted since the submission
@@ -356,8 +344,7 @@ def download(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"instance": params["instance"], "dids": params["dids"], **result}
 
 
-def upload(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    service = _service(params)
+def upload(service: LakeService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     root = service.root_dir
     files = [(_inside(root, p, "files", must_exist=True), p) for p in params["files"]]
     try:
@@ -399,10 +386,9 @@ class _Steps:
         return report
 
 
-def multiply(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def multiply(service: LakeService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     from .merge import common_tree, merge
 
-    service = _service(params)
     instance = params["instance"]
     source = parse_did(params["dataset"])
     copies = int(params["copies"])

@@ -685,9 +685,6 @@ class LakeService:
         return {**after, "deleted": True}
 
     def close(self) -> None:
-        from .runtime import forget
-
-        forget(self)
         with self._lock:
             sessions = list(self._sessions.values())
             self._sessions.clear()

@@ -18,21 +18,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..units import format_bytes
 from .common import ErrorBanner, JobProgress
 
 PAGE = 20
 TYPES = ("all", "container", "dataset", "file", "collection")
-
-
-def _size(n: Any) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return str(n)
 
 
 def _table(rows: list[list[Any]], headers: list[str]) -> str:
@@ -222,7 +212,7 @@ class DataLakeBrowser(widgets.VBox):
             )
             self.offset, self.page = offset, page
             self.results.options = [
-                (f"{(r['type'] or '?'):<9}  {r['did']}  {_size(r['bytes'])}", r["did"]) for r in page["items"]
+                (f"{(r['type'] or '?'):<9}  {r['did']}  {format_bytes(r['bytes'])}", r["did"]) for r in page["items"]
             ]
             self.results.value = None
             self.prev_button.disabled = offset == 0
@@ -267,7 +257,7 @@ class DataLakeBrowser(widgets.VBox):
         sums = info.get("checksums") or {}
         meta = [
             ["type", info["type"]],
-            ["size", _size(info.get("bytes"))],
+            ["size", format_bytes(info.get("bytes"))],
             ["files", info.get("length") if info.get("length") is not None else 1],
             ["adler32 / md5", f"{sums.get('adler32') or '-'} / {sums.get('md5') or '-'}"],
             ["owner", info.get("account")],
@@ -275,7 +265,7 @@ class DataLakeBrowser(widgets.VBox):
         ] + [[k, v] for k, v in sorted((info.get("metadata") or {}).items())]
         parts = [f"<h4>{html.escape(info['did'])}</h4>", _table(meta, ["", ""])]
         if d["children"] is not None:
-            rows = [[c["did"], c["type"], _size(c.get("bytes"))] for c in d["children"]["items"]]
+            rows = [[c["did"], c["type"], format_bytes(c.get("bytes"))] for c in d["children"]["items"]]
             more = " (first 20)" if d["children"]["has_more"] else ""
             parts += [f"<h5>Contents{more}</h5>", _table(rows, ["DID", "TYPE", "SIZE"])]
         rows = [

@@ -56,7 +56,6 @@ INTERRUPTED = "The server stopped while this run was running; its record and log
 
 # The services of this process, by runs folder: a workflow job (run in a thread of this server)
 # finds its service here.
-_SERVICES: dict[str, WorkflowService] = {}
 
 
 def _stored_spec(data: dict[str, Any]) -> WorkflowSpec:
@@ -90,26 +89,31 @@ class WorkflowService:
             config=config,
         )
         self.backends = BackendRegistry(settings, backend_options)
-        _SERVICES[str(self.runs_dir)] = self
-
-    def close(self) -> None:
-        """Forget this service: its jobs can no longer reach it."""
-        if _SERVICES.get(str(self.runs_dir)) is self:
-            del _SERVICES[str(self.runs_dir)]
 
     # ------------------------------------------------------------------ wiring
+    def run_job(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """Job kind ``workflow.run``."""
+        return self.execute(params, ctx)
+
+    def recast_job(self, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        """Job kind ``workflow.recast``: the workflow, then the patch and the hypothesis test."""
+        from .recast import conclude_recast
+
+        result = self.execute(params, ctx, extra_units=1)
+        return conclude_recast(self, params, result, ctx)
+
     def job_kinds(self) -> list[JobKind]:
         return [
             JobKind(
                 name=JOB_RUN,
-                target="vrelab.workflows.service:run_job",
+                run=self.run_job,
                 description="A workflow run: its steps on the chosen backend (local, container, reana, dask).",
                 validate=functools.partial(self.validate_job, JOB_RUN),
                 title=self.job_title,
             ),
             JobKind(
                 name=JOB_RECAST,
-                target="vrelab.workflows.service:recast_job",
+                run=self.recast_job,
                 description="RECAST: a workflow producing a new signal's yields, patched into a likelihood, then CLs.",
                 validate=functools.partial(self.validate_job, JOB_RECAST),
                 title=self.job_title,
@@ -225,7 +229,6 @@ class WorkflowService:
             "spec": spec.to_dict(),
             "backend": backend_name,
             "base_dir": base,
-            "_wf": {"runs_dir": str(self.runs_dir)},
         }
         if kind == JOB_RECAST:
             from .recast import validate_recast
@@ -615,25 +618,3 @@ def _kill_leftover(run_id: str, backend_id: str | None) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _service(params: dict[str, Any]) -> WorkflowService:
-    runs_dir = (params.get("_wf") or {}).get("runs_dir")
-    service = _SERVICES.get(str(runs_dir))
-    if service is None:
-        raise BadRequest("This workflow job was not submitted through this server's workflow service.")
-    return service
-
-
-def run_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Job kind ``workflow.run``."""
-    return _service(params).execute(params, ctx)
-
-
-def recast_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Job kind ``workflow.recast``: the workflow, then the patch and the hypothesis test."""
-    from .recast import conclude_recast
-
-    service = _service(params)
-    result = service.execute(params, ctx, extra_units=1)
-    return conclude_recast(service, params, result, ctx)
