@@ -36,12 +36,12 @@ import pytest
 from vrelab.errors import Unavailable
 
 if TYPE_CHECKING:
-    from vrelab.workflows.engine import ContainerEngine
+    from vrelab.workflows.docker_api import ContainerEngine
 
 
 def connect(url: str | None, **kwargs) -> ContainerEngine:
     # imported when used, so that collecting other tests never depends on the workflows package
-    from vrelab.workflows.engine import connect as _connect
+    from vrelab.workflows.docker_api import connect as _connect
 
     return _connect(url, **kwargs)
 

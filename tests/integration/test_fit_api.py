@@ -113,7 +113,16 @@ async def test_workspace_endpoints_and_their_errors(api, jp_root_dir):
     model = pyhf.Workspace(json.loads(json.dumps(doc))).model(patches=[simple_patchset(ws)["patches"][2]["patch"]])
     expected = pyhf.infer.hypotest(1.0, pyhf.Workspace(ws).data(model), model, test_stat="qtilde")
     assert first["result"]["CLs_obs"] == pytest.approx(float(expected), abs=1e-6)
+    # the same request while that job is kept is answered by that job: no duplicate is recorded
+    code, same = await api(
+        "POST", "jobs", {"kind": "fit.hypotest", "params": {"workspace_id": wid, "patch": "pt_200_0"}}
+    )
+    assert code == 202 and same["id"] == first["id"] and same["reused"] is True and same["result"] == first["result"]
+    # once that job is deleted, a new job answers from the cache
+    code, _ = await api("DELETE", f"jobs/{first['id']}")
+    assert code == 204
     again = await run_job(api, "fit.hypotest", {"workspace_id": wid, "patch": "pt_200_0"})
+    assert again["id"] != first["id"] and again["reused"] is False
     assert again["result"]["cached"] is True and again["result"]["CLs_obs"] == first["result"]["CLs_obs"]
     fit = await run_job(api, "fit.mle", {"workspace_id": wid})
     assert fit["state"] == "succeeded" and fit["result"]["poi"] == "mu" and fit["result"]["yields"]
@@ -166,7 +175,9 @@ async def _reference_scan(api, root: Path, name: str, n_patches: int | None) -> 
         assert point["values"] == ref["values"]
         assert abs(point["CLs_obs"] - ref["CLs_obs"]) < TOLERANCE, point
         assert max(abs(a - b) for a, b in zip(point["CLs_exp"], ref["CLs_exp"], strict=True)) < TOLERANCE, point
-    # the same request again is answered from the cache
+    # the same request again is answered from the cache (by a new job, once the first is deleted)
+    code, _ = await api("DELETE", f"jobs/{first['id']}")
+    assert code == 204
     second = await run_job(api, "fit.scan", params)
     assert second["result"]["cached"] is True and second["result"]["points"] == result["points"]
     took_first = first["finished"] - first["started"]

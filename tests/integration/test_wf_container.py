@@ -12,7 +12,7 @@ import pytest
 
 from vrelab.errors import Unavailable
 from vrelab.jobs import JobManager, JobRegistry, JobStore
-from vrelab.workflows.engine import LABEL_RUN
+from vrelab.workflows.docker_api import LABEL_RUN
 from vrelab.workflows.service import WorkflowService
 
 DAG = """

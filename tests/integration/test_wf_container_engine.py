@@ -1,4 +1,4 @@
-"""The container engine layer (vrelab.workflows.engine) on a real podman API service."""
+"""The container engine layer (vrelab.workflows.docker_api) on a real podman API service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import time
 import pytest
 
 from vrelab.errors import BadRequest, Unavailable
-from vrelab.workflows.engine import LABEL_RUN, ContainerStep, connect, engine_candidates, parse_engine_time
+from vrelab.times import parse_iso
+from vrelab.workflows.docker_api import LABEL_RUN, ContainerStep, connect, engine_candidates
 
 
 def test_step_runs_in_image_with_workspace_and_env(container_engine, container_test_image, tmp_path):
@@ -29,7 +30,7 @@ def test_step_runs_in_image_with_workspace_and_env(container_engine, container_t
     assert not (tmp_path / "pwned").exists()
     assert "value=a; touch /workspace/pwned\n" in outcome.logs and "oops\n" in outcome.logs
     assert "".join(seen) == outcome.logs  # streamed as it came, nothing lost
-    start, end = parse_engine_time(outcome.started_at), parse_engine_time(outcome.finished_at)
+    start, end = parse_iso(outcome.started_at), parse_iso(outcome.finished_at)
     assert start is not None and end is not None and start <= end
     assert container_engine.run_containers("eng1") == []  # removed afterwards
 

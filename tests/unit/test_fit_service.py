@@ -227,8 +227,8 @@ def test_upper_limit_with_brazil_band(prepared):
 
 
 def test_a_scan_names_the_poi_of_the_measurement_it_uses():
-    from vrelab.fit.inspect import summarize
     from vrelab.fit.jobs import _poi_name
+    from vrelab.fit.summary import summarize
 
     ws = simple_workspace()
     bkg = ws["channels"][0]["samples"][1]
@@ -357,6 +357,7 @@ def test_the_cache_size_limit_holds_across_jobs(tmp_path):
         service.cache.max_bytes = int(entry * 12)
         params = [{"workspace_id": wid, "poi_value": 0.6 + 0.1 * i} for i in range(17)]
         jobs = [manager.submit("fit.hypotest", p, "alice") for p in params]
+        deadline = time.monotonic() + 900  # a busy machine is slow, never wrong
         for job in jobs:
             while not manager.get(job.id, "alice").state.finished and time.monotonic() < deadline:
                 time.sleep(0.05)

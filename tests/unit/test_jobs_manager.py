@@ -234,3 +234,30 @@ def test_store_is_private_and_wal(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite")
     assert (tmp_path / "jobs.sqlite").stat().st_mode & 0o777 == 0o600
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_reusable_kind_answers_the_same_submit_with_the_same_job(tmp_path):
+    reg = JobRegistry()
+    reg.register(JobKind("steps", "jobkinds:steps", reuse=True))
+    reg.register(JobKind("plain", "jobkinds:steps"))
+    m = JobManager(JobStore(tmp_path / "jobs.sqlite"), reg, workers=2, log_dir=tmp_path / "logs")
+    try:
+        first = m.submit("steps", {"steps": 2, "delay": 0.2}, "alice")
+        assert m.submit("steps", {"delay": 0.2, "steps": 2}, "alice").id == first.id  # while it runs
+        wait_for(m, first.id)
+        again = m.submit("steps", {"steps": 2, "delay": 0.2}, "alice")
+        assert again.id == first.id and again.state is JobState.SUCCEEDED  # once it succeeded
+        assert m.submit("steps", {"steps": 3, "delay": 0.01}, "alice").id != first.id  # other parameters
+        assert m.submit("steps", {"steps": 2, "delay": 0.2}, "bob").id != first.id  # another user
+        fresh = m.resubmit(first.id, "alice")
+        assert fresh.id != first.id and fresh.resubmitted_from == first.id  # an explicit rerun runs anew
+        plain = m.submit("plain", {"steps": 1, "delay": 0.01}, "alice")
+        wait_for(m, plain.id)
+        assert m.submit("plain", {"steps": 1, "delay": 0.01}, "alice").id != plain.id  # kinds without reuse
+        m.delete(wait_for(m, fresh.id).id, "alice")
+        m.delete(first.id, "alice")
+        assert m.submit("steps", {"steps": 2, "delay": 0.2}, "alice").id not in (first.id, fresh.id)
+        _, total = m.list("alice", kinds=["steps"])
+        assert total == 2  # the {steps: 3} job and the last one: no duplicates were recorded
+    finally:
+        m.shutdown()

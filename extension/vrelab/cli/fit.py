@@ -113,8 +113,11 @@ def _run(
     if final["state"] != "succeeded":
         err = final.get("error") or {}
         raise VRELabError(err.get("message") or f"The job {final['state']}.", code=err.get("code"))
-    emit(ctx, final["result"], text)
-    emit_plots(ctx, workspace_id, kind, final["result"], plot_file)
+    result = final["result"]
+    if job.get("reused"):  # an earlier job of the same parameters answered
+        result = {**result, "cached": True}
+    emit(ctx, result, text)
+    emit_plots(ctx, workspace_id, kind, result, plot_file)
 
 
 def _fmt(value: Any) -> str:

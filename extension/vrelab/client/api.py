@@ -214,8 +214,11 @@ class Client:
         job's outcome into a value or an exception (``except FitFailed:``, ``except Unavailable:``).
         """
         record = self.job(job) if isinstance(job, str) else job
+        reused = bool(record.get("reused"))
         if record.get("state") not in FINISHED:
             record = self.wait(record["id"], on_progress=on_progress)
         if record.get("state") != "succeeded":
             raise job_error(record)
+        if reused and isinstance(record.get("result"), dict):  # answered by an earlier, identical job
+            return {**record["result"], "cached": True}
         return record.get("result") or {}

@@ -13,10 +13,9 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequest, NotFound, VRELabError, WorkerDied
+from ..errors import BY_CODE, NotFound, VRELabError, WorkerDied
 from ..jobs import JobContext, JobKind
 from .cache import result_key
-from .errors import FitFailed, InvalidWorkspace, PatchDoesNotApply
 from .inference import FitOptions
 from .pool import Task, TaskOutcome, WorkerPool
 from .results import ScanPoint, ScanResult
@@ -26,24 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["hypotest", "job_kinds", "limit", "mle", "scan"]
 
-OPTION_FIELDS = (
-    "measurement",
-    "poi_value",
-    "test_stat",
-    "calctype",
-    "ntoys",
-    "backend",
-    "optimizer",
-    "fixed_params",
-    "fix_shapesys_tau_above",
-)
-_ERRORS: dict[str, type[VRELabError]] = {
-    "fit_failed": FitFailed,
-    "patch_does_not_apply": PatchDoesNotApply,
-    "invalid_workspace": InvalidWorkspace,
-    "bad_request": BadRequest,
-    "not_found": NotFound,
-}
+OPTION_FIELDS = FitOptions._fields  # the one list of fit options: the parameters a point's fit depends on
 
 
 def job_kinds(service: Any) -> list[JobKind]:
@@ -68,6 +50,7 @@ def job_kinds(service: Any) -> list[JobKind]:
             description=text,
             validate=functools.partial(service.validate_job, name),
             title=functools.partial(service.job_title, name),
+            reuse=True,
         )
         for name, text in described.items()
     ]
@@ -82,9 +65,7 @@ def _raise(outcome: TaskOutcome, ctx: JobContext) -> None:
     if error.get("traceback"):
         ctx.log(error["traceback"])
     code = error.get("code", "job_failed")
-    cls = _ERRORS.get(code)
-    if cls is None:
-        cls = WorkerDied if code == "worker_died" else VRELabError
+    cls = BY_CODE.get(code, VRELabError)
     exc = cls(error.get("message") or "The computation failed.")
     exc.code = code
     raise exc

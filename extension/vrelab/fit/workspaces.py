@@ -287,7 +287,7 @@ class WorkspaceStore:
 
     def add(self, spec: Any, patchset: Any | None, *, name: str, source: dict[str, Any]) -> dict[str, Any]:
         """Validate and store; return the entry's metadata (the same entry if already stored)."""
-        from .inspect import summarize
+        from .summary import summarize
 
         ws = validate_workspace(spec)
         ps = validate_patchset(patchset) if patchset is not None else None

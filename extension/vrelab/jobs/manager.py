@@ -26,6 +26,8 @@ from .models import ACTIVE_STATES, Job, JobCancelled, JobState, Progress
 from .registry import JobKind, JobRegistry
 from .store import JobStore
 
+REUSABLE_STATES = (*ACTIVE_STATES, JobState.SUCCEEDED)
+
 log = logging.getLogger("vrelab.jobs")
 
 # Progress is announced at most this often per job, and written to disk at most this often.
@@ -180,6 +182,10 @@ class JobManager:
         if kind.validate is not None:
             params = kind.validate(params)
         with self._submit_lock:  # the count and the save are one step, or concurrent submits pass the limit
+            if kind.reuse and resubmitted_from is None:
+                same = self.store.find_same(owner, kind.name, params, REUSABLE_STATES)
+                if same is not None:
+                    return dataclasses.replace(self.get(same.id, owner), reused=True)
             if self.store.count_active(owner) >= self.max_active_per_user:
                 raise TooManyRequests(
                     f"You already have {self.max_active_per_user} queued or running jobs; wait for some to "

@@ -60,6 +60,7 @@ class Job:
     updated: float = field(default_factory=time.time)
     resubmitted_from: str | None = None
     title: str = ""
+    reused: bool = False  # in a submit's answer only: an earlier job with the same parameters answers
 
     def to_dict(self, *, with_result: bool = True) -> dict[str, Any]:
         data = asdict(self)

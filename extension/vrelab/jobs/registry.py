@@ -28,7 +28,10 @@ class JobKind:
     own (CPU-heavy work that must not hold the server's interpreter); otherwise a worker thread
     runs it (I/O-bound work, or work that hands its CPU-heavy parts to a pool of its own).
     ``validate`` checks and normalises the parameters when the job is submitted, so bad input is
-    refused with HTTP 400 before anything is queued.
+    refused with HTTP 400 before anything is queued. ``reuse`` marks a kind whose result is fixed
+    by its parameters (a fit of a content-addressed workspace): submitting the same parameters
+    again while such a job is queued, running or has succeeded answers with that job instead of
+    queuing a duplicate (a re-run notebook does not pile up jobs; ``resubmit`` still runs anew).
     """
 
     name: str
@@ -38,6 +41,7 @@ class JobKind:
     validate: Validator | None = None
     title: Callable[[dict[str, Any]], str] | None = None
     run: Callable[[dict[str, Any], Any], Any] | None = None
+    reuse: bool = False
 
     def __post_init__(self) -> None:
         if self.run is not None and self.process:

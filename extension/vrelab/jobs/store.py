@@ -155,6 +155,21 @@ class JobStore:
             ).fetchall()
         return [_row_to_job(r) for r in rows], total
 
+    def find_same(self, owner: str, kind: str, params: dict[str, Any], states: Iterable[str]) -> Job | None:
+        """The newest job of *owner* of this kind with equal parameters in one of *states*."""
+        wanted = [str(s) for s in states]
+        params = json.loads(json.dumps(params))  # as stored: tuples are lists
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM jobs WHERE owner = ? AND kind = ? AND state IN ({', '.join('?' for _ in wanted)}) "
+                "ORDER BY created DESC, id DESC",
+                (owner, kind, *wanted),
+            ).fetchall()
+        for row in rows:
+            if json.loads(row["params"]) == params:
+                return _row_to_job(row)
+        return None
+
     def count_active(self, owner: str) -> int:
         with self._lock:
             return self._db.execute(

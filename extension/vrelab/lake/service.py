@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, VRELabError
+from ..times import iso_utc
 from .credentials import Credentials, CredentialStore, Draft, Resolver, parse
 from .dids import DID, check_sort, check_type, parse_did, parse_filters, unaddressable
 from .errors import rucio_errors
@@ -48,15 +49,9 @@ MAX_COPIES = 10
 MAX_LIFETIME_DAYS = 36500
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=value.tzinfo or dt.UTC).isoformat()
-    return value
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return _iso(value)
+        return iso_utc(value, timespec="seconds")
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -67,7 +62,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _epoch_iso(ts: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds") if ts else None
+    return iso_utc(ts, timespec="seconds") if ts else None
 
 
 def _upper(value: Any) -> str | None:
@@ -680,7 +675,7 @@ class LakeService:
             try:
                 after = self._rule(s.instance, s.client.get_replication_rule(rule_id))
             except NotFound:
-                after = {**before, "expires_at": _iso(dt.datetime.now(dt.UTC))}
+                after = {**before, "expires_at": iso_utc(timespec="seconds")}
         log.info("data lake %s: rule %s deleted", name, rule_id)
         return {**after, "deleted": True}
 

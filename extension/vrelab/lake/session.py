@@ -23,7 +23,6 @@ What vrelab changes in rucio-clients' behaviour, and why:
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import json
 import logging
@@ -42,6 +41,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from ..errors import Unauthorized, Unavailable, UpstreamError, VRELabError
+from ..times import iso_utc
 from .credentials import JWT_RE, Credentials
 from .errors import rucio_errors
 from .instances import Instance
@@ -123,7 +123,7 @@ def read_oidc_token(creds: Credentials, env: dict[str, str] | None = None) -> st
 def _check_not_expired(token: str) -> float | None:
     exp = jwt_expiry(token)
     if exp is not None and exp <= time.time():
-        when = dt.datetime.fromtimestamp(exp, dt.UTC).isoformat(timespec="seconds")
+        when = iso_utc(exp, timespec="seconds")
         raise Unauthorized(f"The OIDC token expired at {when}; get a fresh one (or let JupyterHub refresh it).")
     return exp
 

@@ -231,6 +231,7 @@ class FitPanel(widgets.VBox):
         self.result: dict[str, Any] | None = None
         self.result_kind: str | None = None
         self.job: dict[str, Any] | None = None
+        self._reused = False
         self.figure: Any = None
         self.progress: JobProgress | None = None
         self._plots: dict[str, Callable[[], Any]] = {}
@@ -430,6 +431,7 @@ class FitPanel(widgets.VBox):
         params = self.params()
         job = self.client.fit.submit(kind, self.workspace.value, **params)
         self.job = job
+        self._reused = bool(job.get("reused"))  # an earlier job of the same parameters answers
         self._done.clear()
         self.run_button.disabled = True
         self.cancel_button.disabled = False
@@ -454,7 +456,10 @@ class FitPanel(widgets.VBox):
         try:
             self.job = job
             if job.get("state") == "succeeded":
-                self.show_result(job.get("result") or {}, job.get("kind"))
+                result = job.get("result") or {}
+                if self._reused:
+                    result = {**result, "cached": True}
+                self.show_result(result, job.get("kind"))
             else:
                 err = job.get("error") or {}
                 self.banner.show(err.get("message") or f"The job {job.get('state')}.")

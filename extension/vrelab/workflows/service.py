@@ -23,6 +23,7 @@ from ..errors import BadRequest, Conflict, NotFound, Unavailable, VRELabError, W
 from ..jobs import JobCancelled, JobContext, JobKind, JobManager
 from ..jobs.models import Job, JobState
 from ..paths import relative_to_root, resolve_inside
+from ..times import iso_utc
 from .backends import BackendRegistry, BackendSettings, RunStatus, StepRecord
 from .backends.base import list_outputs
 from .runs import RunFolder, RunRecorder, new_record, progress_of, tail
@@ -432,7 +433,8 @@ class WorkflowService:
             stopped = job is not None and job.state is JobState.CANCELLED
             record["status"] = str(RunStatus.STOPPED if stopped else RunStatus.FAILED)
             record["message"] = "stopped on request" if stopped else INTERRUPTED
-            record["finished_at"] = record.get("finished_at") or (job.finished and _iso(job.finished) if job else None)
+            finished = iso_utc(job.finished) if job and job.finished else None
+            record["finished_at"] = record.get("finished_at") or finished
             if any(
                 str(step.get("backend_id") or "").startswith("container:")
                 for step in record["steps"]
@@ -495,9 +497,9 @@ class WorkflowService:
                 rec["status"] = str(status)
                 rec["message"] = message
                 if status is RunStatus.RUNNING:
-                    rec["started_at"] = rec.get("started_at") or _iso_now()
+                    rec["started_at"] = rec.get("started_at") or iso_utc()
                 elif not status.active:
-                    rec["finished_at"] = _iso_now()
+                    rec["finished_at"] = iso_utc()
 
             return folder.update(change)
 
@@ -568,7 +570,7 @@ class WorkflowService:
         def change(rec: dict[str, Any]) -> None:
             rec["status"] = str(status)
             rec["message"] = message
-            rec["finished_at"] = _iso_now()
+            rec["finished_at"] = iso_utc()
             for s in rec["steps"]:
                 if s["status"] == "created":
                     s["message"] = "not run: the run was stopped" if stopped else f"not run: {message}"
@@ -589,18 +591,6 @@ class WorkflowService:
             "outputs": [f.path for f in files if f.declared],
             "workspace": relative_to_root(self.root_dir, folder.workspace),
         }
-
-
-def _iso_now() -> str:
-    from .backends.base import utc_now
-
-    return utc_now()
-
-
-def _iso(timestamp: float) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _kill_leftover(run_id: str, backend_id: str | None) -> None:

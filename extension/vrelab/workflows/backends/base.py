@@ -37,13 +37,14 @@ cannot run); they never put a credential into a message, a log or a record.
 
 from __future__ import annotations
 
-import datetime as _dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ...times import iso_utc
 
 if TYPE_CHECKING:
     from ..spec import Step, WorkflowSpec
@@ -80,7 +81,7 @@ class RunStatus(StrEnum):
 
 def utc_now() -> str:
     """Now, as the ISO 8601 UTC text used for every time in run records (millisecond precision)."""
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc()
 
 
 @dataclass
@@ -266,7 +267,7 @@ def list_outputs(workspace: Path, declared: set[str]) -> list[OutputFile]:
             continue
         rel = path.relative_to(workspace).as_posix()
         stat = path.stat()
-        modified = _dt.datetime.fromtimestamp(stat.st_mtime, _dt.UTC).isoformat(timespec="seconds")
+        modified = iso_utc(stat.st_mtime, timespec="seconds")
         hit = rel in declared or any(d.endswith("/") and rel.startswith(d) for d in declared)
         out.append(OutputFile(rel, stat.st_size, modified.replace("+00:00", "Z"), hit))
     return out

@@ -2,7 +2,7 @@
 
 The engine is ``c.VRELab.workflow_backends["container"]["url"]``, else ``c.VRELab.container_engine_url``
 (``VRELAB_CONTAINER_ENGINE_URL``), else the usual places (``DOCKER_HOST``, podman's rootful and
-rootless sockets, docker's); see :mod:`vrelab.workflows.engine`. Steps run in parallel where
+rootless sockets, docker's); see :mod:`vrelab.workflows.docker_api`. Steps run in parallel where
 ``needs`` allows (the shared DAG scheduler), each as ``sh -c SCRIPT`` with the run's workspace
 mounted at ``/workspace``, the run's parameters as environment variables, ``resources.cpus`` and
 ``resources.memory`` as the container's limits. Output streams into the step's log as it comes.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ...errors import Unavailable
-from ..engine import ContainerEngine, ContainerStep, StepContainer, connect
+from ..docker_api import ContainerEngine, ContainerStep, StepContainer, connect
 from ..scheduler import StepResult, run_dag
 from ..spec import Step
 from .base import Backend, BackendCheck, BackendSettings, RunContext

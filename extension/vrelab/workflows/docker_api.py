@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRequest, Unavailable, UpstreamError
+from ..times import iso_utc, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +60,6 @@ CancelCheck = Callable[[], bool]
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-_ENGINE_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?")
-
-
-def parse_engine_time(text: str | None) -> dt.datetime | None:
-    """An engine's RFC 3339 time (nanoseconds allowed) as an aware datetime; None for the zero time."""
-    if not text:
-        return None
-    match = _ENGINE_TIME.match(text.strip())
-    if not match:
-        return None
-    whole, fraction, zone = match.groups()
-    if whole.startswith("0001-"):
-        return None
-    micro = (fraction or ".0")[1:7].ljust(6, "0")
-    zone = "+00:00" if zone in (None, "Z") else zone
-    try:
-        return dt.datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(dt.UTC)
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -597,8 +573,8 @@ class StepContainer:
                 state = self.engine._state(self.container_id)
             except Exception:
                 state = {}
-        started = parse_engine_time(state.get("StartedAt")) or self._host_started
-        finished = parse_engine_time(state.get("FinishedAt")) or _now()
+        started = parse_iso(state.get("StartedAt")) or self._host_started
+        finished = parse_iso(state.get("FinishedAt")) or _now()
         code = state.get("ExitCode")
         logs = "".join(self._chunks)
         if self._reader.is_alive() or (not logs and state):
@@ -606,8 +582,8 @@ class StepContainer:
         self.engine._remove(self.container_id)
         self._outcome = StepOutcome(
             exit_code=code if isinstance(code, int) and not stopped else None,
-            started_at=_iso(started),
-            finished_at=_iso(max(started, finished)),
+            started_at=iso_utc(started),
+            finished_at=iso_utc(max(started, finished)),
             logs=logs,
             stopped=stopped,
             error="stopped" if stopped else None,
