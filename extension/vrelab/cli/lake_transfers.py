@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from ..client.lake import raise_for_job
+from ..units import format_bytes as _size
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
-from .lake_browse import _instance_option, _size
+from .lake_browse import _instance_option
 from .progress import follow_job
 
 
