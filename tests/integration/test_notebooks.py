@@ -129,6 +129,9 @@ def _run(server: JupyterServerProcess, name: str) -> nbformat.NotebookNode:
         out = REPO / "artifacts" / "notebooks"
         out.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out / f"{name}.ipynb")
+    stderr = [o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    noise = [text for text in stderr if "findfont" in text]
+    assert not noise, f"{name}: font warnings above the plots: {noise[:2]}"
     return nb
 
 

@@ -299,7 +299,8 @@ def test_the_photon_pt_spectra_are_smooth(tmp_path: Path) -> None:
         counts, edges = np.histogram(ak.to_numpy(pt[:, index]), bins=np.arange(0.0, 201.0, 1.0))
         jumps = np.abs(np.diff(counts)) / counts.max()
         worst = int(np.argmax(jumps))
-        assert jumps.max() < 0.2, f"the {which} photon's pT jumps by {jumps.max():.0%} of its peak at {edges[worst + 1]:g} GeV"
+        where = f"at {edges[worst + 1]:g} GeV"
+        assert jumps.max() < 0.2, f"the {which} photon's pT jumps by {jumps.max():.0%} of its peak {where}"
         peak = edges[np.argmax(counts)]
         assert 25.0 < peak < 60.0, f"the {which} photon's pT peaks at {peak:g} GeV"
         assert counts[edges[:-1] >= 150].sum() < 0.01 * counts.sum(), "a falling spectrum"

@@ -71,7 +71,6 @@ def build_manifest(files: list[Path], rse: str = layout.UPLOAD_RSE) -> dict[str,
         "dataset": COURSE_DATASET,
         "dataset_metadata": {"description": "course material of the vrelab training school"},
         "files": [
-            {"path": str(path), "name": path.name, "metadata": dict(COURSE_FILES.get(path.name, {}))}
-            for path in files
+            {"path": str(path), "name": path.name, "metadata": dict(COURSE_FILES.get(path.name, {}))} for path in files
         ],
     }
