@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from lake_fixtures import EmbeddedLake, LakeSandbox, wait_for
 from vrelab.cli import main
 from vrelab.lakeserver import LakeServer
+from vrelab.lakeserver.course import COURSE_DATASET, COURSE_FILES, COURSE_SCOPE, default_material_dir
 from vrelab.lakeserver.layout import OPEN_DATA_SCOPE, REPLICA_RSE, SCRATCH_RSE, USER_QUOTA_BYTES
 from vrelab.lakeserver.processes import free_port
 
@@ -197,6 +198,26 @@ def test_up_on_a_running_lake_is_a_no_op(embedded_lake: EmbeddedLake) -> None:
     assert info.already_running and embedded_lake.server.server.running_pid() == before
 
 
+def test_up_puts_the_course_material_into_the_course_scope(embedded_lake: EmbeddedLake) -> None:
+    """What ./ci/demo's lake holds for notebook 05: the HEPData archive, byte for byte, in
+    school:likelihoods, readable by the student's account."""
+    import zlib
+
+    folder = default_material_dir()
+    assert folder is not None
+    rucio = embedded_lake.client()  # the user, not root
+    files = {f["name"]: f for f in rucio.list_files(COURSE_SCOPE, COURSE_DATASET)}
+    assert set(files) == set(COURSE_FILES)
+    for name, metadata in COURSE_FILES.items():
+        shipped = (folder / name).read_bytes()
+        assert files[name]["bytes"] == len(shipped)
+        assert files[name]["adler32"] == f"{zlib.adler32(shipped) & 0xFFFFFFFF:08x}"
+        assert rucio.get_metadata(COURSE_SCOPE, name, plugin="ALL")["hepdata"] == metadata["hepdata"]
+        (replica,) = rucio.list_replicas([{"scope": COURSE_SCOPE, "name": name}])
+        assert "LAPP-DISK" in replica["rses"]
+    assert embedded_lake.server.paths.course_marker.is_file()
+
+
 # ---------------------------------------------------------------- bad input and faults
 
 
@@ -217,6 +238,16 @@ def test_half_initialised_lake_gives_one_clear_message(tmp_path: Path) -> None:
     _assert_one_clear_error(code, out, "half-initialised", "vrelab lake reset")
     code, out = _cli("lake", "reset", "--home", str(home), "--yes")
     assert code == 0 and not (home / "rucio.db").exists(), out
+
+
+def test_missing_course_material_gives_one_clear_message(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    empty = tmp_path / "no-course"
+    empty.mkdir()
+    code, out = _cli("lake", "up", "--home", str(home), "--port", str(free_port()), "--course-material", str(empty))
+    _assert_one_clear_error(code, out, next(iter(COURSE_FILES)), str(empty), "--course-material", "--no-course")
+    status = LakeServer(home=home).status()
+    assert status["state"] == "not created" and not status["initialised"], status  # nothing was started
 
 
 def test_missing_postgresql_gives_one_clear_message(tmp_path: Path) -> None:

@@ -14,6 +14,11 @@ notebooks get a lake of their own with the samples at ``VRELAB_TEST_NOTEBOOK_LAK
 ~150 signal events, the peak within ±0.3 GeV), unless the session lake already has at least
 that scale, in which case they share it. It costs one more Rucio start (~15 s, the server venv
 is the cached one) and ~15 MB of samples.
+
+Either lake is started by ``LakeServer.up()``, the code path of ``./ci/demo`` (``vrelab demo``) and
+``vrelab lake up``: the same samples and the same course material in the course scope ``school``,
+from the same default course-material folder. Nothing is put beside the notebooks: notebook 05
+downloads the published likelihood from the lake, as a student does.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ from nbclient.exceptions import CellExecutionError
 
 from lake_fixtures import EmbeddedLake, running_lake
 from servers import REPO, JupyterServerProcess
+from vrelab.lakeserver.course import COURSE_DATASET, COURSE_FILES, COURSE_SCOPE
 
 pytestmark = pytest.mark.lake
 
 NOTEBOOKS = REPO / "notebooks"
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", REPO.parent / "shared" / "likelihoods"))
+(ARCHIVE,) = COURSE_FILES
 RESULTS_MIME = "application/vnd.vrelab.results+json"
 NOTEBOOK_SCALE = float(os.environ.get("VRELAB_TEST_NOTEBOOK_LAKE_SCALE", "0.5"))
 CELL_TIMEOUT = 300
@@ -60,25 +67,8 @@ def school_lake(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture(scope="module")
-def course_files(school_lake: EmbeddedLake) -> str:
-    """What a teacher adds to the lake for the course, with the rucio CLI as the lake's admin: the
-    published staus likelihood (the HEPData archive) in a scope ``school``. Returns its DID."""
-    archive = LIKELIHOODS / "archives" / "ATLAS-SUSY-2018-04_likelihoods.tar.gz"
-    if not archive.is_file():
-        pytest.fail(f"the published likelihoods are not at {LIKELIHOODS} (set VRELAB_LIKELIHOODS)")
-    scopes = school_lake.rucio("scope", "list", account="root").stdout
-    if "school" not in scopes.split():
-        school_lake.rucio("scope", "add", "school", "--account", "root", account="root")
-    school_lake.rucio(
-        "upload", "--rse", "LAPP-DISK", "--scope", "school", "--register-after-upload", str(archive),
-        "school:likelihoods", account="root",
-    )  # fmt: skip
-    return f"school:{archive.name}"
-
-
-@pytest.fixture(scope="module")
 def school_server(
-    school_lake: EmbeddedLake, course_files: str, tmp_path_factory: pytest.TempPathFactory
+    school_lake: EmbeddedLake, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[JupyterServerProcess]:
     """A Jupyter server with vrelab, its lake instance the school lake, the notebooks in the
     student's ``~/notebooks`` (as the Earth image puts them)."""
@@ -92,8 +82,6 @@ def school_server(
     (root / "notebooks").mkdir(parents=True)
     for notebook in NOTEBOOKS.glob("*.ipynb"):
         shutil.copy(notebook, root / "notebooks")
-    # the course material beside them, as a teacher provides it (the Earth image's tests mount it)
-    shutil.copytree(LIKELIHOODS / "staus-combined", root / "likelihoods" / "staus-combined")
     server.start(timeout=120)
     yield server
     server.stop()
@@ -141,6 +129,9 @@ def _run(server: JupyterServerProcess, name: str) -> nbformat.NotebookNode:
         out = REPO / "artifacts" / "notebooks"
         out.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out / f"{name}.ipynb")
+    stderr = [o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    noise = [text for text in stderr if "findfont" in text]
+    assert not noise, f"{name}: font warnings above the plots: {noise[:2]}"
     return nb
 
 
@@ -218,8 +209,25 @@ def test_03_higgs_to_four_leptons(school_server: JupyterServerProcess) -> None:
     assert res["mc_events"] == pytest.approx(res["data_events"], rel=0.25), res
 
 
+def test_the_course_material_is_in_the_lake_and_not_beside_the_notebooks(
+    school_server: JupyterServerProcess, school_lake: EmbeddedLake
+) -> None:
+    rucio = school_lake.client()  # the student's account reads it
+    (archive,) = rucio.list_files(COURSE_SCOPE, COURSE_DATASET)
+    assert archive["name"] == ARCHIVE
+    shipped = LIKELIHOODS / "archives" / ARCHIVE
+    assert archive["bytes"] == shipped.stat().st_size
+    replicas = list(rucio.list_replicas([{"scope": COURSE_SCOPE, "name": ARCHIVE}]))
+    assert "LAPP-DISK" in replicas[0]["rses"]
+    likelihood_names = ("likelihoods", "BkgOnly.json", "patchset.json", ARCHIVE)
+    beside = [p for p in school_server.root.rglob("*") if p.name in likelihood_names]
+    if "05-published-likelihood" not in TIMINGS:
+        assert not beside, f"the likelihood was put beside the notebooks: {beside}"
+
+
 def test_05_published_likelihood(school_server: JupyterServerProcess) -> None:
     reference = json.loads((LIKELIHOODS / "staus-combined" / "reference.json").read_text())["results"]
+    assert not (school_server.root / "likelihoods").exists(), "nothing is put beside the notebooks"
     nb = _run(school_server, "05-published-likelihood")
     _check_plots(nb, "05")
     res = _results(nb)
@@ -234,6 +242,10 @@ def test_05_published_likelihood(school_server: JupyterServerProcess) -> None:
     }
     assert set(res["excluded_points"]) == excluded_by_reference
     assert res["contour_lines"] >= 1
+    # the likelihood came from the lake: downloaded from the course scope, then stored from that file
+    assert res["course_file"] == f"{COURSE_SCOPE}:{ARCHIVE}"
+    assert res["workspace_source"] == {"type": "path", "path": f"likelihoods/{ARCHIVE}", "region": "Region-combined"}
+    assert (school_server.root / "likelihoods" / ARCHIVE).is_file()
 
 
 def test_04_data_multiplication(school_server: JupyterServerProcess, school_lake: EmbeddedLake) -> None:

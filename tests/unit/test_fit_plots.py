@@ -17,6 +17,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("mplhep")
@@ -183,13 +184,101 @@ def test_contour_of_a_three_label_grid_draws_the_chosen_slice():
     ax = figure.axes[0]
     (scatter,) = ax.collections[-1:]
     assert len(scatter.get_offsets()) == len(SCAN["points"])
-    assert "mx = 60" in " ".join(t.get_text() for t in ax.texts)
+    assert "mx = 60" in ax.get_legend().get_title().get_text()
     assert "m(" in ax.get_xlabel() and "chi" in ax.get_xlabel() and "GeV" in ax.get_ylabel()
     assert list(plots.plots_for(grid)) == ["contour (mx=0)", "contour (mx=60)"]
     with pytest.raises(ValueError, match="mx=0; mx=60"):
         plots.plot_contour(grid, fixed={"mx": 5})
     custom = plots.plot_contour(grid, index=1, axis_labels={"mn2": "heavy", "mn1": "light"})
     assert custom.axes[0].get_xlabel() == "heavy" and custom.axes[0].get_ylabel() == "light"
+
+
+def _filled_band(ax):
+    from matplotlib.contour import ContourSet
+
+    (band,) = [c for c in ax.collections if isinstance(c, ContourSet) and c.filled]
+    return band
+
+
+def test_the_expected_band_surrounds_the_expected_line():
+    """The ±1σ band is filled between the -1σ and +1σ contours: the median expected line runs
+    inside it all along (a band filled from a max() of the two fields left parts of it bare)."""
+    ax = plots.plot_contour(SCAN, label="3L-eRJR").axes[0]
+    paths = _filled_band(ax).get_paths()
+    (entry,) = SCAN["contours"]
+    for line in entry["expected"]:
+        points = np.asarray(line, dtype=float)
+        # along the line, ten points between each pair of vertices
+        t = np.linspace(0, 1, 10, endpoint=False)
+        dense = np.concatenate([a + t[:, None] * (b - a) for a, b in zip(points[:-1], points[1:], strict=True)])
+        inside = np.zeros(len(dense), dtype=bool)
+        for path in paths:
+            inside |= path.contains_points(dense, radius=0.5)
+        assert inside.mean() > 0.97, f"only {inside.mean():.0%} of the expected line lies in the band"
+    # and the band is no blob: it stays off the points far from every expected crossing
+    far = np.array([[500.0, 300.0], [150.0, 0.0]])
+    assert not any(path.contains_points(far).any() for path in paths)
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("which", ["contour", "brazil"])
+def test_a_long_label_does_not_run_into_the_legend(which):
+    label = "ATLAS-SUSY-2018-04 (subset of points), a long label for the plot"
+    figure = plots.plot_contour(SCAN, label=label) if which == "contour" else plots.plot_brazil(LIMIT, label=label)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = figure.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    texts = [t for t in [*ax.texts, ax.title, ax._left_title, ax._right_title] if t.get_text()]
+    assert any(label in t.get_text() for t in texts)
+    for text in texts:
+        assert not _overlaps(text.get_window_extent(renderer), legend), text.get_text()
+
+
+def test_drawing_a_plot_logs_no_font_warning(tmp_path, caplog):
+    """The figures draw in the style they were made in (math in TeX Gyre Heros): matplotlib never
+    looks for the 'cursive' family, even with vrelab's log filter taken away."""
+    import logging
+
+    from matplotlib import font_manager
+
+    from vrelab.plots import style as plot_style
+
+    logger = logging.getLogger("matplotlib.font_manager")
+    logger.removeFilter(plot_style._FILTER)
+    font_manager.FontManager._findfont_cached.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+            for name, draw in DRAW.items():
+                render(draw(), tmp_path / f"{name}.png")
+    finally:
+        plot_style.quiet_cursive_lookup()
+    assert not [r.getMessage() for r in caplog.records if "findfont" in r.getMessage()]
+
+
+def test_the_font_filter_drops_only_the_cursive_lookup(caplog):
+    """A caller's own figure made in the style and drawn outside it: the one harmless warning is
+    dropped, other font warnings still reach the log."""
+    import logging
+
+    from matplotlib import font_manager
+
+    figure = Figure()
+    with plots.style():
+        figure.add_subplot().set_xlabel(r"$\mu$ [GeV]")
+    font_manager.FontManager._findfont_cached.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        render(figure, Path(os.devnull))
+        font_manager.findfont("No Such Font Family")
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "cursive" in m], messages
+    assert [m for m in messages if "No Such Font Family" in m], messages
 
 
 def test_plots_for_recognises_every_result_kind():

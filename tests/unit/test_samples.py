@@ -289,6 +289,24 @@ def test_higgs_diphoton_mc_peaks_at_125_gev(samples: list[SampleFile]) -> None:
         assert 124 < np.median(core) < 126 and 1.2 < core.std() < 2.3
 
 
+def test_the_photon_pt_spectra_are_smooth(tmp_path: Path) -> None:
+    """Falling spectra with a smooth turn-on, no edges: the skim's and the trigger's 25 GeV act
+    on the online pT, so the offline pT written out rises over a few GeV (a hard cut made the
+    sub-leading photon's spectrum jump from nothing to half its maximum in one 1 GeV bin)."""
+    produced = generate_samples(tmp_path, scale=0.5, collections=["GamGam"])  # enough events per 1 GeV bin
+    pt = ak.concatenate([read(s, ["photon_pt"]).photon_pt for s in produced if s.kind == "data"]) / 1000.0
+    for index, which in ((0, "leading"), (1, "sub-leading")):
+        counts, edges = np.histogram(ak.to_numpy(pt[:, index]), bins=np.arange(0.0, 201.0, 1.0))
+        jumps = np.abs(np.diff(counts)) / counts.max()
+        worst = int(np.argmax(jumps))
+        where = f"at {edges[worst + 1]:g} GeV"
+        assert jumps.max() < 0.2, f"the {which} photon's pT jumps by {jumps.max():.0%} of its peak {where}"
+        peak = edges[np.argmax(counts)]
+        assert 25.0 < peak < 60.0, f"the {which} photon's pT peaks at {peak:g} GeV"
+        assert counts[edges[:-1] >= 150].sum() < 0.01 * counts.sum(), "a falling spectrum"
+        assert counts[edges[:-1] < 18].sum() < 0.005 * counts.sum(), "below the turn-on: (almost) nothing"
+
+
 def test_truth_records_match_the_reconstructed_objects(samples: list[SampleFile]) -> None:
     a = read(
         by_name(samples, "mc_343981.ggH125_gamgam.GamGam.root"), ["truth_pt", "truth_pdgid", "photon_pt"]

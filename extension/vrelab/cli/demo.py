@@ -10,6 +10,7 @@ import sys
 import click
 
 from .common import friendly_errors
+from .lake import course_options
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -17,10 +18,17 @@ from .common import friendly_errors
 @click.option("--lab-port", default=8888, show_default=True, help="Port of JupyterLab.")
 @click.option("--notebook-dir", default=".", show_default=True, help="JupyterLab's root folder.")
 @click.option("--no-lake", is_flag=True, help="Start JupyterLab with vrelab only, without the embedded lake.")
+@course_options
 @click.argument("lab_args", nargs=-1, type=click.UNPROCESSED)
 @friendly_errors
 def demo(
-    home: str | None, lab_port: int, notebook_dir: str, no_lake: bool, lab_args: tuple[str, ...]
+    home: str | None,
+    lab_port: int,
+    notebook_dir: str,
+    no_lake: bool,
+    course_material: str | None,
+    no_course: bool,
+    lab_args: tuple[str, ...],
 ) -> None:
     """Start the embedded data lake (first run: install, seed samples) and JupyterLab with vrelab.
 
@@ -31,7 +39,7 @@ def demo(
     if not no_lake:
         from ..lakeserver import LakeServer
 
-        server = LakeServer(home=home)
+        server = LakeServer(home=home, course_material=course_material, with_course=not no_course)
         info = server.up(progress=lambda msg: click.echo(f"[lake] {msg}"))
         config_dir = str(info.jupyter_config_dir)
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(

@@ -34,6 +34,19 @@ def _venv_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def course_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--course-material DIR and --no-course (the course files the school notebooks read)."""
+    fn = click.option(
+        "--no-course", is_flag=True, help="Leave out the course material (the notebooks' likelihood archive)."
+    )(fn)
+    return click.option(
+        "--course-material",
+        envvar="VRELAB_COURSE_MATERIAL",
+        type=click.Path(file_okay=False),
+        help="Folder with the course files [default: ../shared/likelihoods/archives beside a source checkout].",
+    )(fn)
+
+
 def _say(message: str) -> None:
     click.echo(f"[lake] {message}", err=True)
 
@@ -52,6 +65,7 @@ def _server(home: str | None, venv: str | None = None, **kwargs: Any) -> Any:
 @click.option("--auth-extras", is_flag=True, default=None, help="Also HTTPS + client certificates, OIDC.")
 @click.option("--no-seed", is_flag=True, help="Do not add the sample data on the first start.")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Size factor of the sample data.")
+@course_options
 @json_option
 @pass_ctx
 @friendly_errors
@@ -64,13 +78,18 @@ def up(
     auth_extras: bool | None,
     no_seed: bool,
     scale: float,
+    course_material: str | None,
+    no_course: bool,
 ) -> None:
     """Start the embedded data lake: a real Rucio server with three local RSEs.
 
     The first start installs the server into its own venv (cached), creates the database, the
     RSEs, accounts and scopes, and adds the sample data; later starts take a few seconds.
     """
-    server = _server(home, venv, port=port, db=db, auth_extras=auth_extras, sample_scale=scale)
+    server = _server(
+        home, venv, port=port, db=db, auth_extras=auth_extras, sample_scale=scale,
+        course_material=course_material, with_course=not no_course,
+    )  # fmt: skip
     info = server.up(progress=_say, seed=not no_seed)
 
     def text(d: dict[str, Any]) -> str:
@@ -158,13 +177,21 @@ def reset(home: str | None, venv: str | None, db: str | None, yes: bool) -> None
 @lake.command()
 @_home_option
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Size factor of the sample data.")
+@course_options
 @json_option
 @pass_ctx
 @friendly_errors
-def seed(ctx: Ctx, home: str | None, scale: float) -> None:
-    """(Re)generate the sample ROOT files and register them under ATLAS_OD_EDU (lake must be up)."""
-    result = _server(home).seed(progress=_say, scale=scale)
-    emit(ctx, result, lambda d: f"{d['files']} files in {', '.join(d['containers'])}")
+def seed(ctx: Ctx, home: str | None, scale: float, course_material: str | None, no_course: bool) -> None:
+    """(Re)generate the sample ROOT files and register them under ATLAS_OD_EDU, and upload the
+    course material to school:likelihoods (lake must be up)."""
+    server = _server(home, course_material=course_material, with_course=not no_course)
+    result = server.seed(progress=_say, scale=scale)
+
+    def text(d: dict[str, Any]) -> str:
+        course = f"; course material: {', '.join(d['course'])}" if d.get("course") else ""
+        return f"{d['files']} files in {', '.join(d['containers'])}{course}"
+
+    emit(ctx, result, text)
 
 
 @lake.command()

@@ -11,7 +11,8 @@ One lake lives in one state dir (``home``, default ``~/.local/share/vrelab/lake`
     rucio.db                     the SQLite database (unless --db postgresql://...)
     rses/<rse>/                  the storage of LAPP-DISK, NAPOLI-DISK, LAPP-SCRATCHDISK
     run/*.pid, log/*.log         the background processes: server, daemons (+ tls, oidc)
-    state/bootstrapped, seeded   written only once a step fully succeeded
+    state/bootstrapped, seeded,  written only once a step fully succeeded
+          course-seeded
 
 The Rucio server runs from its own cached venv (see ``venv.py``); the scripts it runs are in
 ``serverside/`` and never import vrelab.
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from ..errors import LakeServerError
-from . import authextras, configfiles, database, layout
+from . import authextras, configfiles, course, database, layout
 from . import seed as seeding
 from .passwords import ensure_password, read_password
 from .paths import SERVERSIDE_DIR, LakePaths, default_home, default_port, default_venv
@@ -103,6 +104,8 @@ class LakeServer:
 
     ``port``, ``db`` and ``auth_extras`` apply when the lake is created; later starts reuse the
     stored settings (``port`` may change between starts, the database may not: reset first).
+    ``course_material`` is the folder with the course files (``course.py``; default
+    ``course.default_material_dir()``); ``with_course=False`` leaves them out.
     """
 
     def __init__(
@@ -115,6 +118,8 @@ class LakeServer:
         user: str | None = None,
         venv: str | Path | None = None,
         sample_scale: float = 1.0,
+        course_material: str | Path | None = None,
+        with_course: bool = True,
     ) -> None:
         self.paths = LakePaths(Path(home).expanduser().resolve() if home else default_home().resolve())
         self.venv = ServerVenv(Path(venv).expanduser() if venv else default_venv())
@@ -123,6 +128,8 @@ class LakeServer:
         self._auth_extras = auth_extras
         self._user = user
         self.sample_scale = sample_scale
+        self.course_material = Path(course_material).expanduser() if course_material else None
+        self.with_course = with_course
         self.server = LakeProcess(self.paths, "server", "serve.py")
         self.tls_server = LakeProcess(self.paths, "tls-server", "serve.py")
         self.daemons = LakeProcess(self.paths, "daemons", "daemon_loop.py")
@@ -308,6 +315,8 @@ class LakeServer:
                 if existing.auth_extras and None in extras_pids:
                     authextras.prepare(self, existing, report)
                     authextras.finish(self, existing, report)
+                if seed and self._course_pending():
+                    self._seed_course(self._course_files(), report)
                 report(f"the lake already runs at {existing.url}")
                 return self._info(existing, already_running=True, timings=timings)
             for proc in self.processes:  # a half-dead lake: clean up what is left before starting
@@ -318,6 +327,7 @@ class LakeServer:
 
             self._check_not_half_initialised(settings)
             self._check_ports(settings)
+            course_files = self._course_files() if seed and self._course_pending() else None
             if not settings.uses_sqlite:
                 database.check_reachable(settings.db_url)
 
@@ -349,7 +359,7 @@ class LakeServer:
                 _stamp(self.paths.schema_marker)
                 timings["schema"] = time.monotonic() - t0
             try:
-                self._start_and_complete(settings, report, seed, timings, t0)
+                self._start_and_complete(settings, report, seed, timings, t0, course_files)
             except BaseException:
                 # leave nothing half-running: the next `up` starts (and completes the lake) afresh
                 for proc in self.processes:
@@ -360,7 +370,13 @@ class LakeServer:
             return self._info(settings, timings=timings)
 
     def _start_and_complete(
-        self, settings: LakeSettings, report: Progress, seed: bool, timings: dict[str, float], t0: float
+        self,
+        settings: LakeSettings,
+        report: Progress,
+        seed: bool,
+        timings: dict[str, float],
+        t0: float,
+        course_files: list[Path] | None = None,
     ) -> None:
         if settings.auth_extras:
             authextras.prepare(self, settings, report)  # the issuer must answer before the server starts
@@ -381,6 +397,9 @@ class LakeServer:
         if seed and not self.paths.seeded_marker.exists():
             self._seed(settings, report)
             timings["seed"] = time.monotonic() - t0
+        if course_files is not None:
+            self._seed_course(course_files, report)
+            timings["course"] = time.monotonic() - t0
         if self.daemons.running_pid() is None:
             self._start_daemons()
 
@@ -501,15 +520,43 @@ class LakeServer:
     # ------------------------------------------------------------------ seed
     @_os_errors_as_lake_errors
     def seed(self, progress: Progress | None = None, *, scale: float | None = None) -> dict[str, Any]:
-        """(Re)generate the sample files and register them (idempotent); the lake must be up."""
+        """(Re)generate the sample files and register them, and upload the course material (unless
+        ``with_course=False``); idempotent; the lake must be up."""
         report = progress or _silent
         settings = self.settings
         if settings is None or not self.paths.bootstrapped_marker.exists():
             raise LakeServerError(f"there is no lake in {self.paths.home} yet; `vrelab lake up` creates it")
         if self.server.running_pid() is None or ping(settings.url) is None:
             raise LakeServerError(f"the lake in {self.paths.home} is not running; `vrelab lake up` starts it")
+        course_files = self._course_files() if self.with_course else None
         with self._lock():
-            return self._seed(settings, report, scale=scale)
+            result = self._seed(settings, report, scale=scale)
+            if course_files is not None:
+                result["course"] = self._seed_course(course_files, report)
+            return result
+
+    def _course_pending(self) -> bool:
+        return self.with_course and not self.paths.course_marker.exists()
+
+    def _course_files(self) -> list[Path]:
+        """The course files to upload (a LakeServerError saying where they were looked for)."""
+        return course.find_material(self.course_material or course.default_material_dir())
+
+    def _seed_course(self, files: list[Path], report: Progress) -> list[str]:
+        """Upload the course material into the course scope (idempotent); returns its DIDs."""
+        manifest = course.build_manifest(files)
+        manifest_file = self.paths.state / "course.json"
+        seeding.write_manifest(manifest_file, manifest)
+        report(f"uploading the course material to {course.COURSE_SCOPE}:{course.COURSE_DATASET}")
+        self._script(
+            "populate.py",
+            "course",
+            str(manifest_file),
+            config=self.paths.client_cfg("root"),
+            what="uploading the course material",
+        )
+        _stamp(self.paths.course_marker)
+        return [course.course_did(path.name) for path in files]
 
     def _seed(
         self, settings: LakeSettings, report: Progress, *, scale: float | None = None

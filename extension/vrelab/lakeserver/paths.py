@@ -119,6 +119,11 @@ class LakePaths:
         """Written once the sample data is registered."""
         return self.state / "seeded"
 
+    @property
+    def course_marker(self) -> Path:
+        """Written once the course material is in the course scope."""
+        return self.state / "course-seeded"
+
     def client_cfg(self, account: str) -> Path:
         return self.etc / f"rucio-{account}.cfg"
 

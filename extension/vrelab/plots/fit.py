@@ -2,7 +2,8 @@
 
 Pure functions of the result dicts the fit jobs return (``Client().fit.mle(...)`` etc., or a job
 record's ``result``): nothing is fitted here. Each function draws in an ATLAS-like mplhep style
-and returns a :class:`matplotlib.figure.Figure`; give ``ax`` to draw into an existing Axes (the
+and returns a :class:`matplotlib.figure.Figure` (a ``StyledFigure``, which is drawn in that style
+wherever it is shown: see ``style.py``); give ``ax`` to draw into an existing Axes (the
 figure returned is then that Axes' figure). Figures are made without pyplot, so they hold no global
 state and can be drawn in any thread; in a notebook, display them or ``fig.savefig("x.png")``.
 
@@ -15,19 +16,18 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+from .style import StyledFigure, style
 
 __all__ = [
     "axis_label",
@@ -85,26 +85,10 @@ _MASS = re.compile(r"^m_?(?P<particle>[a-z0-9]+)$", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------ style and helpers
-_STYLE_LOCK = threading.RLock()
-
-
-@contextmanager
-def style() -> Iterator[None]:
-    """The ATLAS-like mplhep style (TeX Gyre Heros, inward ticks on all sides) for what is drawn inside.
-
-    matplotlib's rcParams are global: the lock keeps two plots drawn in different threads (a
-    widget draws in its job-following thread) from restoring each other's settings.
-    """
-    import mplhep
-
-    with _STYLE_LOCK, rc_context(mplhep.style.ATLAS):
-        yield
-
-
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.get_figure(), ax  # type: ignore[return-value]
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = StyledFigure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
 
@@ -116,6 +100,11 @@ def _corner_text(ax: Axes, lines: Sequence[str], *, x: float = 0.04, y: float = 
     text = "\n".join(line for line in lines if line)
     if text:
         ax.text(x, y, text, transform=ax.transAxes, ha="left", va="top")
+
+
+def _title(ax: Axes, label: str | None) -> None:
+    if label:
+        ax.set_title(label, loc="left", fontsize="medium")
 
 
 def _no_minor_ticks(ax: Axes, axis: str = "both") -> None:
@@ -243,8 +232,11 @@ def plot_brazil(
             ax.set_ylim(0, 1.3)
         ax.set_xlabel(rf"${poi_label}$")
         ax.set_ylabel(r"CL$_{s}$")
-        ax.legend(loc="upper right", fontsize="small")
-        _corner_text(ax, [label or "", f"{result.get('method', '')} scan, {len(mu)} points"], y=0.97)
+        # what the scan was heads the legend; the label is the title above the axes: neither can
+        # run into the other, however long the label
+        method = f"{result.get('method', '')} scan".strip()
+        ax.legend(loc="upper right", fontsize="small", title=f"{method}, {len(mu)} points", title_fontsize="small")
+        _title(ax, label)
     return fig
 
 
@@ -385,7 +377,7 @@ def plot_yields(
     centres = edges[:-1] + 0.5
     with style():
         if ax is None:
-            fig = Figure(figsize=(7.5, 7.5))
+            fig = StyledFigure(figsize=(7.5, 7.5))
             fig.subplots_adjust(left=0.15, right=0.96, top=0.96, bottom=0.11)
             grid = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.0)
             main = fig.add_subplot(grid[0])
@@ -491,6 +483,35 @@ def _band_triangulation(xy: np.ndarray) -> Any:
     return Triangulation(xy[:, 0], xy[:, 1], triangles=simplices)
 
 
+BAND_GRID = 300  # grid points per axis on which the ±1σ band is filled
+
+
+def _fill_band(ax: Axes, xy: np.ndarray, low: np.ndarray, high: np.ndarray, log_level: float) -> bool:
+    """Fill between the two contours ``low = log_level`` and ``high = log_level``.
+
+    ``low`` and ``high`` are log10 CLs_exp at -1σ and +1σ per point. Each is interpolated
+    linearly on the service's triangulation (so its zero crossing is the line the service
+    traced) onto a fine regular grid; the band is where the -1σ expectation excludes and the
+    +1σ one does not, a region bounded by the two lines and, point by point, around the
+    median expected line (which lies between them). Returns whether anything was filled.
+    """
+    from matplotlib.tri import LinearTriInterpolator
+
+    tri = _band_triangulation(xy)
+    lo, hi = np.minimum(low, high), np.maximum(low, high)
+    gx = np.linspace(xy[:, 0].min(), xy[:, 0].max(), BAND_GRID)
+    gy = np.linspace(xy[:, 1].min(), xy[:, 1].max(), BAND_GRID)
+    grid_x, grid_y = np.meshgrid(gx, gy)
+    lo_grid = LinearTriInterpolator(tri, lo)(grid_x, grid_y)
+    hi_grid = LinearTriInterpolator(tri, hi)(grid_x, grid_y)
+    # < 0 exactly where lo < level < hi; masked outside the points' convex hull
+    inside = np.ma.maximum(lo_grid - log_level, log_level - hi_grid)
+    if inside.count() == 0 or float(inside.min()) >= 0:
+        return False
+    ax.contourf(grid_x, grid_y, inside, levels=[float(inside.min()) - 1.0, 0.0], colors=[CONTOUR_BAND], zorder=1)
+    return True
+
+
 def _polylines(ax: Axes, lines: Sequence[Sequence[Sequence[float]]], **kwargs: Any) -> None:
     for k, line in enumerate(lines):
         points = np.asarray(line, dtype=float)
@@ -543,14 +564,10 @@ def plot_contour(
             complete = [p for p in good if p.get("CLs_exp") and None not in p["CLs_exp"]]
             xy = np.array([[p["values"][ix], p["values"][iy]] for p in complete], dtype=float)
             if len(complete) >= 3 and np.all(xy.max(axis=0) > xy.min(axis=0)):
-                log_level = math.log10(level)
                 m1 = np.log10(np.clip([p["CLs_exp"][1] for p in complete], 1e-300, None))
                 p1 = np.log10(np.clip([p["CLs_exp"][3] for p in complete], 1e-300, None))
-                inside = np.maximum(m1 - log_level, log_level - p1)  # < 0 between the -1 and +1 sigma crossings
-                if np.nanmin(inside) < 0:
-                    lowest = float(np.nanmin(inside)) - 1.0
-                    ax.tricontourf(_band_triangulation(xy), inside, levels=[lowest, 0.0], colors=[CONTOUR_BAND])
-                handles.append(Patch(color=CONTOUR_BAND, label=r"Expected $\pm 1\sigma$"))
+                if _fill_band(ax, xy, m1, p1, math.log10(level)):
+                    handles.append(Patch(color=CONTOUR_BAND, label=r"Expected $\pm 1\sigma$"))
             _polylines(ax, entry.get("expected", []), color="k", ls="--", lw=2, label="Expected")
             _polylines(ax, entry.get("observed", []), color=OBSERVED_CONTOUR, lw=3, label="Observed")
             handles += [
@@ -580,11 +597,15 @@ def plot_contour(
             ax.set_ylim(min(ys) - 0.05 * dy, max(ys) + 0.35 * dy)  # room for the legend
         ax.set_xlabel(names.get(xname, xname))
         ax.set_ylabel(names.get(yname, yname))
-        if handles:
-            ax.legend(handles=handles, loc="upper right", fontsize="small")
         note = "" if entry is not None and "expected" in entry else (entry or {}).get("error", "no contour")
         slice_text = ", ".join(f"{k} = {v:g}" for k, v in fixed_values.items())
-        _corner_text(ax, [label or "", f"{_percent(level)} exclusion", slice_text, note])
+        heading = "\n".join(t for t in (f"{_percent(level)} exclusion", slice_text) if t)
+        if handles:
+            ax.legend(handles=handles, loc="upper right", fontsize="small", title=heading, title_fontsize="small")
+            _corner_text(ax, [note])
+        else:
+            _corner_text(ax, [heading, note])
+        _title(ax, label)  # above the axes: a long label never runs into the legend
     return fig
 
 

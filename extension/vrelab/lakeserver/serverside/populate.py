@@ -3,10 +3,12 @@
     RUCIO_CONFIG=<home>/etc/rucio-root.cfg python populate.py topology SPEC.json
     RUCIO_CONFIG=<home>/etc/rucio-root.cfg python populate.py samples MANIFEST.json
     RUCIO_CONFIG=<home>/etc/rucio-root.cfg python populate.py identities SPEC.json
+    RUCIO_CONFIG=<home>/etc/rucio-root.cfg python populate.py course MANIFEST.json
 
 ``topology``: RSEs (POSIX, file://) with protocols, attributes, limits and distances, the user
 account with its userpass identity, quotas, scopes. ``samples``: upload the sample files, group
-them into datasets and containers, set their metadata, add the replication rules. Both are
+them into datasets and containers, set their metadata, add the replication rules. ``course``:
+the course scope and the teacher's files in its dataset (as ``rucio upload`` would). All are
 idempotent: what exists already is kept. JSON specs are written by vrelab (``vrelab.lakeserver``).
 """
 
@@ -181,10 +183,43 @@ def samples(manifest: dict[str, Any]) -> None:
     print(f"samples registered: {len(manifest['files'])} files", flush=True)
 
 
+def course(manifest: dict[str, Any]) -> None:
+    """The course scope, its dataset and the course files in it (those not there yet)."""
+    from rucio.client.uploadclient import UploadClient
+
+    client = _client()
+    scope, dataset, rse = manifest["scope"], manifest["dataset"], manifest["rse"]
+    _ignore_duplicate(client.add_scope, manifest["account"], scope)
+    present = _existing_files(client, scope, dataset)
+    quiet = logging.getLogger("vrelab.lake.upload")
+    quiet.setLevel(logging.WARNING)
+    items = [
+        {
+            "path": f["path"],
+            "rse": rse,
+            "did_scope": scope,
+            "did_name": f["name"],
+            "dataset_scope": scope,
+            "dataset_name": dataset,
+            "register_after_upload": True,
+        }
+        for f in manifest["files"]
+        if f["name"] not in present
+    ]
+    if items:
+        UploadClient(_client=client, logger=quiet).upload(items)
+    if manifest.get("dataset_metadata"):
+        client.set_metadata_bulk(scope, dataset, manifest["dataset_metadata"])
+    for f in manifest["files"]:
+        if f.get("metadata"):
+            client.set_metadata_bulk(scope, f["name"], f["metadata"])
+    print(f"{scope}:{dataset}: {len(items)} course files uploaded, {len(present)} already there", flush=True)
+
+
 if __name__ == "__main__":
-    commands = {"topology": topology, "samples": samples, "identities": identities}
+    commands = {"topology": topology, "samples": samples, "identities": identities, "course": course}
     if len(sys.argv) != 3 or sys.argv[1] not in commands:
-        fail("usage: populate.py topology|samples|identities SPEC.json")
+        fail("usage: populate.py topology|samples|identities|course SPEC.json")
     data = json.loads(Path(sys.argv[2]).read_text())
     try:
         commands[sys.argv[1]](data)

@@ -1,0 +1,7 @@
+"""``python -m vrelab.lakeserver.samples``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
