@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from ..client.lake import raise_for_job
+from ..units import format_bytes
 from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
-from .lake_browse import _instance_option, _size
+from .lake_browse import _instance_option
 from .progress import follow_job
 
 
@@ -29,12 +30,13 @@ def _run(ctx: Ctx, kind: str, params: dict[str, Any], no_wait: bool, text: Calla
 
 def _download_text(r: dict[str, Any]) -> str:
     rows = [
-        [f["path"], _size(f["bytes"]), f["state"], f.get("verified") or "-", f.get("rse") or "-"] for f in r["files"]
+        [f["path"], format_bytes(f["bytes"]), f["state"], f.get("verified") or "-", f.get("rse") or "-"]
+        for f in r["files"]
     ]
     c = r["counts"]
     head = (
         f"{c['downloaded']} downloaded, {c['present']} already there (verified), into {r['dest']} "
-        f"({_size(r['bytes_downloaded'])} in {r['seconds']:.1f} s)"
+        f"({format_bytes(r['bytes_downloaded'])} in {r['seconds']:.1f} s)"
     )
     return head + "\n" + table(rows, ["PATH", "SIZE", "STATE", "VERIFIED", "FROM"])
 
@@ -74,7 +76,7 @@ def download(
 
 
 def _upload_text(r: dict[str, Any]) -> str:
-    rows = [[f["path"], f["did"], _size(f["bytes"]), f["state"]] for f in r["files"]]
+    rows = [[f["path"], f["did"], format_bytes(f["bytes"]), f["state"]] for f in r["files"]]
     where = f" into {r['dataset']}" if r.get("dataset") else ""
     life = f", lifetime {r['lifetime']} s" if r.get("lifetime") else ""
     return f"{len(r['files'])} file(s) on {r['rse']}{where}{life}\n" + table(rows, ["PATH", "DID", "SIZE", "STATE"])
