@@ -50,6 +50,7 @@ def test_wheel_carries_the_prebuilt_labextension_and_the_server_config(the_wheel
     assert any(n.endswith("etc/jupyter/jupyter_server_config.d/vrelab.json") for n in data)
     assert "vrelab/openapi/jobs.yaml" in names
     assert "vrelab/lakeserver/serverside/serve.py" in names
+    assert "vrelab/py.typed" in names  # PEP 561: type checkers read vrelab's annotations
     assert not any(n.endswith(".ts") for n in names)
 
 

@@ -18,7 +18,7 @@ CURVES = {"observed": None, "expected": 2, "expected_m1": 1, "expected_p1": 3, "
 
 
 def _segments(points: Any, values: Any, simplices: Any, level: float) -> list[tuple[tuple[float, ...], ...]]:
-    out = []
+    out: list[tuple[tuple[float, ...], ...]] = []
     for tri in simplices:
         crossings = []
         for a, b in ((tri[0], tri[1]), (tri[1], tri[2]), (tri[2], tri[0])):

@@ -7,6 +7,7 @@ a job that was queued or running when the server died is found at the next start
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -181,7 +182,7 @@ class JobStore:
         with self._lock:
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
-    def mark_interrupted(self, reason: str) -> list[str]:
+    def mark_interrupted(self, reason: str) -> builtins.list[str]:
         """Mark every queued or running job interrupted (called once at start-up)."""
         now = time.time()
         error = json.dumps({"code": "interrupted", "message": reason, "details": {}})

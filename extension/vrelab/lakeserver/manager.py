@@ -584,8 +584,9 @@ class LakeServer:
             "containers": [f"{layout.OPEN_DATA_SCOPE}:{c['name']}" for c in manifest["containers"]],
             "seconds": round(time.monotonic() - t0, 1),
         }
+        containers = ", ".join(f"{layout.OPEN_DATA_SCOPE}:{c['name']}" for c in manifest["containers"])
         report(
-            f"samples registered in {result['seconds']} s: {', '.join(result['containers'])} "
+            f"samples registered in {result['seconds']} s: {containers} "
             f"(a second replica on {layout.REPLICA_RSE} follows from the daemon loop)"
         )
         return result

@@ -14,10 +14,11 @@ state and can be drawn in any thread; in a notebook, display them or ``fig.savef
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -107,7 +108,7 @@ def _title(ax: Axes, label: str | None) -> None:
         ax.set_title(label, loc="left", fontsize="medium")
 
 
-def _no_minor_ticks(ax: Axes, axis: str = "both") -> None:
+def _no_minor_ticks(ax: Axes, axis: Literal["both", "x", "y"] = "both") -> None:
     ax.tick_params(axis=axis, which="minor", bottom=False, top=False, left=False, right=False)
 
 
@@ -644,9 +645,7 @@ def plots_for(
         out["correlations"] = lambda: plot_correlations(result, threshold=0.1, label=label)
         for channel in channel_names(result):
             for stage, text in (("prefit", "pre-fit"), ("postfit", "post-fit")):
-                out[f"{channel} {text}"] = lambda channel=channel, stage=stage: plot_yields(
-                    result, channel, stage=stage, label=label
-                )
+                out[f"{channel} {text}"] = functools.partial(plot_yields, result, channel, stage=stage, label=label)
     elif kind == "fit.scan":
         entries = list(result.get("contours") or [])
         if not entries:
@@ -654,7 +653,7 @@ def plots_for(
         for i, entry in enumerate(entries):
             fixed = ", ".join(f"{k}={v:g}" for k, v in entry.get("fixed", {}).items())
             name = f"contour ({fixed})" if fixed else "contour"
-            out[name] = lambda i=i: plot_contour(result, index=i, axis_labels=axis_labels, label=label)
+            out[name] = functools.partial(plot_contour, result, index=i, axis_labels=axis_labels, label=label)
     else:
         raise ValueError(f"No plots for job kind {kind!r}.")
     return out

@@ -10,6 +10,7 @@ it left behind are stopped.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import logging
 import os
@@ -451,9 +452,9 @@ class WorkflowService:
         folder.append_workflow_log(record["message"])
         return record
 
-    def recover(self) -> list[str]:
+    def recover(self) -> builtins.list[str]:
         """Runs left active by a previous server become failed (their jobs are ``interrupted``)."""
-        settled: list[str] = []
+        settled: builtins.list[str] = []
         if not self.runs_dir.is_dir() or self.jobs is None:
             return settled
         for path in sorted(self.runs_dir.iterdir()):

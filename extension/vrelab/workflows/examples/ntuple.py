@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +26,7 @@ LUMI_FB = 10.0
 _CRACK = (1.37, 1.52)
 
 
-def _pairs(
-    pt: object, eta: object, phi: object, energy: object, tight: object, iso: object
-) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(pt: Any, eta: Any, phi: Any, energy: Any, tight: Any, iso: Any) -> tuple[np.ndarray, np.ndarray]:
     import awkward as ak
 
     ok = tight & iso & (pt > 25_000) & (abs(eta) < 2.37) & ~((abs(eta) > _CRACK[0]) & (abs(eta) < _CRACK[1]))
