@@ -144,6 +144,8 @@ async def test_the_metrics_count_real_jobs_by_kind_and_state(api, jp_root_dir):
     wid = added["id"]
     computed = await run_job(api, "fit.hypotest", {"workspace_id": wid})
     assert computed["state"] == "succeeded" and computed["result"]["cached"] is False
+    code, same = await api("POST", "jobs", {"kind": "fit.hypotest", "params": {"workspace_id": wid}})
+    assert code in (200, 202) and same["reused"] and same["id"] == computed["id"]  # no new job: not counted
     code, again = await api("POST", f"jobs/{computed['id']}/resubmit")
     assert code == 202
     cached = await wait_job(api, again["id"])
