@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from traitlets import Dict, Float, Integer, List, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
 ENV_PREFIX = "VRELAB_"
@@ -21,6 +21,18 @@ ENV_PREFIX = "VRELAB_"
 def _env(name: str) -> str | None:
     value = os.environ.get(ENV_PREFIX + name)
     return value if value not in (None, "") else None
+
+
+def _env_bool(name: str, fallback: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return fallback
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {ENV_PREFIX + name} must be true or false, got {raw!r}")
 
 
 def _env_json(name: str, fallback: Any) -> Any:
@@ -202,6 +214,16 @@ class VRELab(Configurable):
         )
     ).tag(config=True)
 
+    metrics_allow_unauthenticated = Bool(
+        help=(
+            "Let GET {base_url}vrelab/api/v1/metrics (Prometheus' text format) answer requests without "
+            "Jupyter credentials, for a scraper that cannot send a token. Off: the metrics need the same "
+            "authentication as every other vrelab route (a JupyterHub API token, or the server's token). "
+            "The metrics hold no user data, only counts and durations. "
+            "Environment: VRELAB_METRICS_ALLOW_UNAUTHENTICATED (true/false)."
+        )
+    ).tag(config=True)
+
     @default("data_dir")
     def _default_data_dir(self) -> str:
         env = _env("DATA_DIR")
@@ -290,6 +312,10 @@ class VRELab(Configurable):
     @default("workflow_backends")
     def _default_workflow_backends(self) -> dict[str, Any]:
         return dict(_env_json("WORKFLOW_BACKENDS", {}))
+
+    @default("metrics_allow_unauthenticated")
+    def _default_metrics_public(self) -> bool:
+        return _env_bool("METRICS_ALLOW_UNAUTHENTICATED", False)
 
     @default("status_probe_seconds")
     def _default_probe(self) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 from ._version import __version__
 from .config import VRELab
 from .jobs import JobKind, JobManager, JobRegistry, JobStore, parse_kind_spec
+from .metrics import Metrics
 from .status import StatusService, module_available, rucio_ping_probe
 
 log = logging.getLogger("vrelab")
@@ -28,7 +29,7 @@ def builtin_job_kinds(*capabilities: Any) -> list[JobKind]:
     return [kind for capability in capabilities for kind in capability.job_kinds()]
 
 
-def _lake_service(config: VRELab, data_dir: Path, root_dir: Path) -> Any:
+def _lake_service(config: VRELab, data_dir: Path, root_dir: Path, metrics: Metrics) -> Any:
     """The data lake: VRELab.lake_instances plus a rucio-jupyterlab ``RucioConfig`` section, if any."""
     from .lake import InstanceRegistry, LakeService
 
@@ -37,7 +38,12 @@ def _lake_service(config: VRELab, data_dir: Path, root_dir: Path) -> Any:
         config.lake_instances, config.default_lake_instance, rucio_config=dict(rucio_config), warn=log.warning
     )
     return LakeService(
-        registry, data_dir, root_dir, timeout=config.lake_timeout_seconds, scan_limit=config.lake_scan_limit
+        registry,
+        data_dir,
+        root_dir,
+        timeout=config.lake_timeout_seconds,
+        scan_limit=config.lake_scan_limit,
+        metrics=metrics,
     )
 
 
@@ -52,6 +58,9 @@ class Services:
         self.data_dir = Path(config.data_dir).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
+        # this server's Prometheus metrics (GET metrics), a registry of its own
+        self.metrics = Metrics()
+        self.metrics.describe_server(__version__, config.job_workers)
         from .fit import FitService
 
         self.fit = FitService(
@@ -61,6 +70,7 @@ class Services:
             cache_bytes=config.fit_cache_bytes,
             dask_scheduler=config.dask_scheduler,
             worker_nice=config.fit_worker_nice,
+            metrics=self.metrics,
         )
         from .workflows.service import WorkflowService
 
@@ -72,8 +82,9 @@ class Services:
             backend_options=dict(config.workflow_backends),
             config=config,
             fit=self.fit,
+            metrics=self.metrics,
         )
-        self.lake = _lake_service(config, self.data_dir, self.root_dir)
+        self.lake = _lake_service(config, self.data_dir, self.root_dir, self.metrics)
         self.fit.did_reader = self.lake.read_bytes  # workspaces given by their DID in the lake
         self.registry = JobRegistry()
         for kind in builtin_job_kinds(self.fit, self.workflows, self.lake):
@@ -87,7 +98,9 @@ class Services:
             workers=config.job_workers,
             max_active_per_user=config.max_active_jobs_per_user,
             log_dir=self.data_dir / "job-logs",
+            metrics=self.metrics,
         )
+        self.metrics.watch_jobs(self.store.count_active_by_kind, self.registry.names)
         self.interrupted_at_start = self.jobs.recover(config.job_retention_days)
         self.workflows.attach(self.jobs)
         self.status = StatusService(__version__, config.status_probe_seconds)

@@ -31,7 +31,7 @@ LAYERS = (
     Layer("helpers", ("vrelab/paths.py", "vrelab/units.py", "vrelab/times.py", "vrelab/_version.py"), may=("errors",)),
     Layer(
         "services",
-        ("vrelab/jobs/", "vrelab/status.py", "vrelab/lake/", "vrelab/fit/", "vrelab/workflows/"),
+        ("vrelab/jobs/", "vrelab/status.py", "vrelab/metrics.py", "vrelab/lake/", "vrelab/fit/", "vrelab/workflows/"),
         may=("errors", "helpers"),
         never=SERVER_ONLY,
     ),

@@ -88,6 +88,7 @@ def _single(
     head = {"workspace_id": wid, "patch": patch, "options": options}
     cached = rt.cache.get(key)
     if cached is not None:
+        rt.metrics.fit_points(kind, "cached")
         ctx.progress(1, 1, "from the cache")
         return {**head, **cached, "cached": True, "wall_seconds": round(time.perf_counter() - started, 4)}
     ctx.progress(0, 1, "fitting")
@@ -102,7 +103,9 @@ def _single(
     pool = WorkerPool(1, nice=rt.worker_nice, on_start=lambda pids: ctx.log(f"fit worker pid {pids}"))
     for outcome in pool.run([Task(key, function, args)], is_cancelled=lambda: ctx.cancelled):
         if not outcome.ok:
+            rt.metrics.fit_points(kind, "failed", seconds=outcome.seconds)
             _raise(outcome, ctx)
+        rt.metrics.fit_points(kind, "computed", seconds=outcome.seconds)
         rt.cache.put(key, outcome.value)
         ctx.progress(1, 1, "done")
         return {**head, **outcome.value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
@@ -158,6 +161,7 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
     )
     cached = rt.cache.get(scan_key)
     if cached is not None:
+        rt.metrics.fit_points("fit.scan", "cached", len(entries))
         ctx.progress(len(entries), len(entries), "from the cache")
         return {**head, **cached, "cached": True, "wall_seconds": round(time.perf_counter() - started, 4)}
 
@@ -171,6 +175,7 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
         if hit is not None:
             points[p["name"]] = ScanPoint(p["name"], p["values"], hit["CLs_obs"], hit["CLs_exp"], None, True, 0.0)
     todo = [p for p in entries if p["name"] not in points]
+    rt.metrics.fit_points("fit.scan", "cached", len(points))
     total = len(entries)
     failed = 0
 
@@ -209,6 +214,7 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
             outcomes = pool.run(tasks_local, is_cancelled=lambda: ctx.cancelled)
         for outcome in outcomes:
             entry = by_key[outcome.key]
+            rt.metrics.fit_points("fit.scan", "computed" if outcome.ok else "failed", seconds=outcome.seconds)
             if outcome.ok:
                 value = outcome.value
                 rt.cache.put(outcome.key, value)

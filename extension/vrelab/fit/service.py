@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import BadRequest, NotFound, Unavailable
 from ..jobs import JobContext
+from ..metrics import Metrics
 from ..paths import resolve_inside
 from .cache import ResultCache
 from .inference import FitOptions
@@ -75,6 +76,7 @@ class FitService:
         dask_scheduler: str = "",
         worker_nice: int = 10,
         did_reader: DidReader | None = None,
+        metrics: Metrics | None = None,
     ):
         self.fit_dir = Path(fit_dir)
         self.fit_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,7 @@ class FitService:
         self.dask_scheduler = dask_scheduler
         self.worker_nice = max(0, min(19, int(worker_nice)))
         self.did_reader = did_reader
+        self.metrics = metrics or Metrics()
 
     # ------------------------------------------------------------------ workspaces
     def add_workspace(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import fit, jobs, lake, status, workflows
+from . import fit, jobs, lake, metrics, status, workflows
 from .route import API_PREFIX, Route
 
-ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES, *lake.ROUTES, *fit.ROUTES, *workflows.ROUTES]
+ROUTES: list[Route] = [*status.ROUTES, *jobs.ROUTES, *lake.ROUTES, *fit.ROUTES, *workflows.ROUTES, *metrics.ROUTES]
 
 __all__ = ["API_PREFIX", "ROUTES", "Route"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRequest, Conflict, NotFound, TooManyRequests, VRELabError
+from ..metrics import Metrics
 from .context import JobContext
 from .executors import Executor, ProcessExecutor, ThreadExecutor
 from .models import ACTIVE_STATES, Job, JobCancelled, JobState, Progress
@@ -84,8 +85,10 @@ class JobManager:
         max_active_per_user: int = 50,
         log_dir: Path | None = None,
         executors: dict[str, Executor] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.store = store
+        self.metrics = metrics or Metrics()
         self.registry = registry
         self.max_active_per_user = max_active_per_user
         self.log_dir = log_dir
@@ -205,6 +208,7 @@ class JobManager:
                 self._active[job.id] = _Running(job)
         snapshot = _snapshot(job)
         self._publish(job)
+        self.metrics.job_submitted(job.kind)
         self._pool.submit(self._drive, job.id)
         return snapshot
 
@@ -298,6 +302,7 @@ class JobManager:
             self.store.save(job)
             self._active.pop(job.id, None)
         self._publish(job)
+        self.metrics.job_finished(job.kind, str(state), job.finished - job.started if job.started else None)
 
     def _drive(self, job_id: str) -> None:
         with self._lock:
@@ -309,6 +314,7 @@ class JobManager:
             job.started = time.time()
             self.store.save(job)
         self._publish(job)
+        self.metrics.job_started(job.kind, job.started - job.created)
         kind: JobKind = self.registry.get(job.kind)
         ctx = JobContext(
             job_id=job.id,

@@ -178,6 +178,15 @@ class JobStore:
                 (owner, *(str(s) for s in ACTIVE_STATES)),
             ).fetchone()[0]
 
+    def count_active_by_kind(self) -> dict[tuple[str, str], int]:
+        """Queued and running jobs of every owner, as {(kind, state): count} (for the metrics)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN (?, ?) GROUP BY kind, state",
+                tuple(str(s) for s in ACTIVE_STATES),
+            ).fetchall()
+        return {(str(kind), str(state)): int(n) for kind, state, n in rows}
+
     def delete(self, job_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, VRELabError
+from ..metrics import Metrics
 from ..times import iso_utc
 from .credentials import Credentials, CredentialStore, Draft, Resolver, parse
 from .dids import DID, check_sort, check_type, parse_did, parse_filters, unaddressable
@@ -99,8 +100,10 @@ class LakeService:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         scan_limit: int = 10_000,
+        metrics: Metrics | None = None,
     ):
         self.instances = instances
+        self.metrics = metrics or Metrics()
         self.data_dir = data_dir
         self.root_dir = root_dir
         self.timeout = timeout
@@ -167,7 +170,9 @@ class LakeService:
             if cached is not None and cached[0] == key:
                 session = cached[1]
             else:
-                session = Session(inst, creds, self.token_root, timeout=self.timeout)
+                session = Session(
+                    inst, creds, self.token_root, timeout=self.timeout, observe=self.metrics.lake_observer(inst.name)
+                )
                 with self._lock:
                     old = self._sessions.get(inst.name)
                     self._sessions[inst.name] = (key, session)
@@ -236,7 +241,9 @@ class LakeService:
         SECRETS.add(*draft.creds.secrets(), *draft.pems.values())
         staged, scratch = self.store.stage(draft)
         try:
-            check = Session(inst, staged, self.token_root, timeout=self.timeout)  # its own, empty token folder
+            check = Session(  # its own, empty token folder
+                inst, staged, self.token_root, timeout=self.timeout, observe=self.metrics.lake_observer(inst.name)
+            )
             try:
                 who = check.whoami()
                 expires = check.token_expires()

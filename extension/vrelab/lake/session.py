@@ -48,6 +48,8 @@ from .instances import Instance
 
 RUCIO_LOG = logging.getLogger("vrelab.lake.rucio")
 DEFAULT_TIMEOUT = 30.0
+# told of every HTTP request to Rucio: its duration in seconds and the answer's status (None: no answer)
+RequestObserver = Callable[[float, int | None], None]
 _HEADER_SECRET = re.compile(r"(X-Rucio-(?:Password|Auth-Token)\s*:\s*)\S+", re.IGNORECASE)
 
 
@@ -139,9 +141,17 @@ def _client_class() -> type:
     class RucioClient(Client):  # type: ignore[misc]
         """rucio-clients' ``Client`` with vrelab's token folder, OIDC source and expiry capture."""
 
-        def __init__(self, *, token_dir: str, oidc: Callable[[], str] | None, **kwargs: Any) -> None:
+        def __init__(
+            self,
+            *,
+            token_dir: str,
+            oidc: Callable[[], str] | None,
+            observe: RequestObserver | None = None,
+            **kwargs: Any,
+        ) -> None:
             self.vrelab_token_dir = token_dir
             self.vrelab_oidc = oidc
+            self.vrelab_observe = observe
             self.vrelab_token_expires: float | None = None
             argv0 = sys.argv[0] if sys.argv else None
             try:
@@ -188,7 +198,16 @@ def _client_class() -> type:
             return self._load_json_data(r)
 
         def _send_request(self, url: str, method: Any, headers: Any = None, *args: Any, **kwargs: Any) -> Any:
-            result = super()._send_request(url, method, headers, *args, **kwargs)
+            # every request to Rucio passes here (logins included): the one place its latency is measured
+            started = time.perf_counter()
+            try:
+                result = super()._send_request(url, method, headers, *args, **kwargs)
+            except BaseException:
+                if self.vrelab_observe is not None:
+                    self.vrelab_observe(time.perf_counter() - started, None)
+                raise
+            if self.vrelab_observe is not None:
+                self.vrelab_observe(time.perf_counter() - started, getattr(result, "status_code", None))
             expires = getattr(result, "headers", {}).get("X-Rucio-Auth-Token-Expires")
             if expires:
                 try:
@@ -203,7 +222,15 @@ def _client_class() -> type:
 class Session:
     """A rucio ``Client`` logged in to one instance as one identity."""
 
-    def __init__(self, instance: Instance, creds: Credentials, token_root: Path, *, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        instance: Instance,
+        creds: Credentials,
+        token_root: Path,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        observe: RequestObserver | None = None,
+    ):
         self.instance = instance
         self.creds = creds
         SECRETS.add(*creds.secrets())
@@ -233,7 +260,9 @@ class Session:
             kwargs.update(auth_type="oidc", creds={})
         try:
             with diagnosed(instance, creds), rucio_errors(instance.auth_host, SECRETS.redact):
-                self.client = _client_class()(token_dir=str(self.token_dir), oidc=self._oidc, **kwargs)
+                self.client = _client_class()(
+                    token_dir=str(self.token_dir), oidc=self._oidc, observe=observe, **kwargs
+                )
         except BaseException:
             self.close()
             raise

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import BadRequest, Conflict, NotFound, Unavailable, VRELabError, WorkflowFailed
 from ..jobs import JobCancelled, JobContext, JobKind, JobManager
 from ..jobs.models import Job, JobState
+from ..metrics import Metrics
 from ..paths import relative_to_root, resolve_inside
 from ..times import iso_utc
 from .backends import BackendRegistry, BackendSettings, RunStatus, StepRecord
@@ -77,8 +78,10 @@ class WorkflowService:
         backend_options: dict[str, dict[str, Any]] | None = None,
         config: Any = None,
         fit: Any = None,
+        metrics: Metrics | None = None,
     ):
         self.root_dir = Path(root_dir).resolve()
+        self.metrics = metrics or Metrics()
         self.runs_dir = resolve_inside(self.root_dir, workflow_dir or "workflows")
         self.concurrency = max(1, int(concurrency))
         self.fit = fit
@@ -516,6 +519,7 @@ class WorkflowService:
                 folder.append_workflow_log(f"inputs copied: {', '.join(copied)}")
         except VRELabError as exc:
             set_status(RunStatus.FAILED, exc.message)
+            self.metrics.workflow_run(backend_name, str(RunStatus.FAILED))
             raise
         recorder = RunRecorder(folder, spec, concurrency=self.concurrency, stop_event=stop_event, on_change=report)
         report(folder.read())
@@ -580,6 +584,7 @@ class WorkflowService:
                     s["message"] = s.get("message") or "still running when the run ended"
 
         folder.update(change)
+        self.metrics.workflow_run(str(record.get("backend") or ""), str(status))
         folder.append_workflow_log(f"run {status}" + (f": {message}" if message else ""))
         if stopped:
             raise JobCancelled()
