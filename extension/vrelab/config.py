@@ -15,6 +15,8 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
+from .machine import usable_cpus
+
 ENV_PREFIX = "VRELAB_"
 
 
@@ -239,7 +241,7 @@ class VRELab(Configurable):
 
     @default("job_workers")
     def _default_job_workers(self) -> int:
-        return int(_env("JOB_WORKERS") or max(2, os.cpu_count() or 2))
+        return int(_env("JOB_WORKERS") or max(2, usable_cpus()))
 
     @default("max_active_jobs_per_user")
     def _default_max_active(self) -> int:
@@ -283,7 +285,7 @@ class VRELab(Configurable):
 
     @default("fit_workers")
     def _default_fit_workers(self) -> int:
-        return int(_env("FIT_WORKERS") or max(1, os.cpu_count() or 1))
+        return int(_env("FIT_WORKERS") or usable_cpus())
 
     @default("fit_cache_bytes")
     def _default_fit_cache(self) -> int:
@@ -307,7 +309,7 @@ class VRELab(Configurable):
 
     @default("workflow_concurrency")
     def _default_workflow_concurrency(self) -> int:
-        return int(_env("WORKFLOW_CONCURRENCY") or max(1, os.cpu_count() or 1))
+        return int(_env("WORKFLOW_CONCURRENCY") or usable_cpus())
 
     @default("workflow_backends")
     def _default_workflow_backends(self) -> dict[str, Any]:

@@ -28,7 +28,11 @@ class Layer:
 
 LAYERS = (
     Layer("errors", ("vrelab/errors.py",)),
-    Layer("helpers", ("vrelab/paths.py", "vrelab/units.py", "vrelab/times.py", "vrelab/_version.py"), may=("errors",)),
+    Layer(
+        "helpers",
+        ("vrelab/paths.py", "vrelab/units.py", "vrelab/times.py", "vrelab/machine.py", "vrelab/_version.py"),
+        may=("errors",),
+    ),
     Layer(
         "services",
         ("vrelab/jobs/", "vrelab/status.py", "vrelab/metrics.py", "vrelab/lake/", "vrelab/fit/", "vrelab/workflows/"),

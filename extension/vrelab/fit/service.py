@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import BadRequest, NotFound, Unavailable
 from ..jobs import JobContext
+from ..machine import usable_cpus
 from ..metrics import Metrics
 from ..paths import resolve_inside
 from .cache import ResultCache
@@ -84,7 +85,7 @@ class FitService:
         self.root_dir = Path(root_dir)
         self.store = WorkspaceStore(self.fit_dir / "workspaces")
         self.cache = ResultCache(self.fit_dir / "cache", cache_bytes)
-        self.workers = workers or max(1, os.cpu_count() or 1)
+        self.workers = workers or usable_cpus()
         self.cache_bytes = cache_bytes
         self.dask_scheduler = dask_scheduler
         self.worker_nice = max(0, min(19, int(worker_nice)))
