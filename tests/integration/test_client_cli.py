@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from servers import JupyterServerProcess
 from vrelab import errors
@@ -121,3 +122,93 @@ def test_every_cli_command_has_help():
             walk(sub, [*path, name])
 
     walk(main, [])
+
+
+# ---------------------------------------------------------------------- every command fails in one line
+def _leaf_commands(cmd: click.Command, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    """Every runnable command of the tree: leaves, and groups that run without a subcommand."""
+    if not isinstance(cmd, click.Group):
+        return [(path, cmd)]
+    found = [(path, cmd)] if path and cmd.invoke_without_command else []
+    for name, sub in sorted(cmd.commands.items()):
+        found += _leaf_commands(sub, (*path, name))
+    return found
+
+
+def _bad_arguments(cmd: click.Command) -> list[str]:
+    """A wrong value for each argument and required option: no id, DID, path or name of that spelling exists."""
+    args: list[str] = []
+    for param in cmd.params:
+        if isinstance(param, click.Argument) and param.required:
+            args += ["deadbeef"] * max(param.nargs, 1)
+        elif isinstance(param, click.Option) and param.required:
+            args += [param.opts[-1], "deadbeef"]
+    return args
+
+
+def _needs_input(cmd: click.Command) -> bool:
+    return any(isinstance(p, click.Argument) and p.required for p in cmd.params) or any(
+        isinstance(p, click.Option) and p.required for p in cmd.params
+    )
+
+
+COMMANDS = _leaf_commands(main)
+
+
+def _assert_one_line_failure(path: tuple[str, ...], result: Result) -> None:
+    shown = " ".join(path)
+    assert result.exit_code != 0, (shown, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (shown, result.exc_info)
+    assert "Traceback" not in result.output, (shown, result.output)
+    if result.exit_code == 1:  # an error of the command (2: click's usage errors)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (shown, result.stderr)
+
+
+def test_the_command_tree_is_walked():
+    names = {" ".join(p) for p, _ in COMMANDS}
+    assert {"status", "fit add", "fit limit", "lake search", "lake download", "lake rules", "lake rules add",
+            "lake up", "wf submit", "jobs watch", "demo"} <= names  # fmt: skip
+    assert len(names) > 40
+
+
+@pytest.mark.parametrize(("path", "cmd"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_fails_in_one_line_against_an_unreachable_server(path, cmd, tmp_path):
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("x")  # the embedded lake's commands refuse it as their home
+    runner = CliRunner(env={"VRELAB_LAKE_HOME": str(not_a_folder)})
+    args = ["--url", "http://127.0.0.1:9", "--token", "x", *path, *_bad_arguments(cmd)]
+    _assert_one_line_failure(path, runner.invoke(main, args, input="pw\n"))
+
+
+@pytest.mark.parametrize(
+    ("path", "cmd"),
+    [(p, c) for p, c in COMMANDS if _needs_input(c)],
+    ids=[" ".join(p) for p, c in COMMANDS if _needs_input(c)],
+)
+def test_every_command_fails_in_one_line_on_bad_arguments(path, cmd, a_running_vrelab_server, tmp_path):
+    server = a_running_vrelab_server
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("x")
+    runner = CliRunner(env={"VRELAB_LAKE_HOME": str(not_a_folder)})
+    args = ["--url", server.url, "--token", server.token, *path, *_bad_arguments(cmd)]
+    _assert_one_line_failure(path, runner.invoke(main, args, input="pw\n"))
+
+
+def test_any_exception_becomes_one_line_and_ctrl_c_a_short_message(monkeypatch):
+    from vrelab.cli import common
+
+    def boom(self):
+        raise RuntimeError("the disk caught fire\nsecond line")
+
+    monkeypatch.setattr(common.Ctx, "client", property(boom))
+    r = CliRunner().invoke(main, ["status"])
+    assert r.exit_code == 1 and r.exception is not None and isinstance(r.exception, SystemExit)
+    assert r.stderr.strip() == "Error: RuntimeError: the disk caught fire second line"
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common.Ctx, "client", property(interrupted))
+    r = CliRunner().invoke(main, ["jobs", "ls"])
+    assert r.exit_code == 130 and r.stderr.strip() == "Interrupted." and "Traceback" not in r.output

@@ -56,6 +56,21 @@ def test_cli_login_browse_and_make_available(run, lake_server, embedded_lake, la
     assert user in run("lake", "whoami")
     out = run("lake", "search", "ATLAS_OD_EDU:*", "--type", "dataset")
     assert "ATLAS_OD_EDU:GamGam.mc" in out and "4 DID(s)" in out
+    # datasets: their size and file count, summed by Rucio (not '-' and an empty column)
+    header, _, *rows = out.splitlines()[:-1]
+    assert header.split() == ["DID", "TYPE", "SIZE", "FILES"]
+    for row in rows:
+        did, kind, size, unit, files = row.split()
+        assert kind == "DATASET" and unit in ("kB", "MB", "GB") and float(size) > 0 and int(files) > 0, row
+    containers = run("lake", "search", "ATLAS_OD_EDU:*", "--type", "container")
+    assert all(line.split()[2] != "-" for line in containers.splitlines()[2:-1]), containers
+    # files: their size, and no FILES column (a file has no count)
+    out = run("lake", "search", "ATLAS_OD_EDU:*", "--type", "file", "--limit", "3")
+    assert out.splitlines()[0].split() == ["DID", "TYPE", "SIZE"]
+    assert all(line.split()[2] != "-" for line in out.splitlines()[2:-1]), out
+    # an unknown scope is named, not "0 DID(s)"
+    out = run("lake", "search", "NOSCOPE:*", code=1)
+    assert "has no scope 'NOSCOPE'" in out and "ATLAS_OD_EDU" in out and "Traceback" not in out
     out = run("lake", "search", "ATLAS_OD_EDU:*", "-t", "file", "--sort", "-bytes", "--limit", "2")
     assert "2 DID(s); more with --offset 2" in out
     out = run("lake", "search", "ATLAS_OD_EDU:*", "-t", "file", "-f", "dsid=343981")
@@ -65,6 +80,12 @@ def test_cli_login_browse_and_make_available(run, lake_server, embedded_lake, la
     out = run("lake", "show", "ATLAS_OD_EDU:mc_343981.ggH125_gamgam.GamGam.root")
     assert "adler32" in out and "dsid = 343981" in out
     assert "not found" in run("lake", "show", "ATLAS_OD_EDU:nope", code=1)
+    # a download of an unknown DID: a 404 naming it, before any job is recorded
+    with Client(lake_server.url, lake_server.token) as c:
+        jobs_before = c.jobs(limit=1000)["total"]
+        out = run("lake", "download", "ATLAS_OD_EDU:nope", code=1)
+        assert "no DID 'nope' in scope 'ATLAS_OD_EDU'" in out and out.count("\n") == 1
+        assert c.jobs(limit=1000)["total"] == jobs_before
     assert "not a valid" in run("lake", "show", "ATLAS_OD_EDU:bad name", code=1)
     out = run("lake", "rses")
     assert "NAPOLI-DISK" in out and "5.4 GB" in out
@@ -103,6 +124,10 @@ def test_client_lake_api(lake_server, embedded_lake):
         assert {c["did"] for c in lake.children("ATLAS_OD_EDU:GamGam")["items"]} >= {"ATLAS_OD_EDU:GamGam.mc"}
         with pytest.raises(errors.NotFound):
             lake.did("ATLAS_OD_EDU:no.such")
+        with pytest.raises(errors.NotFound, match="has no scope 'NOSCOPE'") as info:  # the sidebar's call too
+            lake.search("NOSCOPE:*")
+        assert info.value.status == 404
+        assert lake.search("ATLAS_OD_EDU:no-such-*")["items"] == []  # a known scope: just no match
         with pytest.raises(errors.BadRequest, match="scope:name"):
             lake.replicas("no-scope")
         with pytest.raises(errors.NotFound):

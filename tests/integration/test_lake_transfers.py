@@ -208,9 +208,17 @@ def test_download_destination_must_stay_inside_the_root(client, server, tmp_path
     assert not list(outside.iterdir())
 
 
-def test_unknown_did_fails_the_job_with_a_404_message(client):
-    final = _done(client, client.submit("lake.download", {"dids": ["ATLAS_OD_EDU:no-such-file.root"]}))
-    assert final["state"] == "failed" and final["error"]["code"] == "not_found"
+def test_unknown_dids_and_scopes_are_404s_at_submission_and_no_job_is_recorded(client):
+    before = client.jobs(limit=1000)["total"]
+    with pytest.raises(errors.NotFound) as info:
+        client.submit("lake.download", {"dids": ["ATLAS_OD_EDU:no-such-file.root"]})
+    assert info.value.status == 404
+    assert "no DID 'no-such-file.root' in scope 'ATLAS_OD_EDU'" in info.value.message
+    with pytest.raises(errors.NotFound, match="has no scope 'NOSCOPE'"):
+        client.lake.download("NOSCOPE:anything", wait=False)
+    with pytest.raises(errors.NotFound, match="no DID 'nope.data'"):
+        client.lake.multiply("ATLAS_OD_EDU:nope.data", rse=SCRATCH, replicate_to=NAPOLI, wait=False)
+    assert client.jobs(limit=1000)["total"] == before
 
 
 def test_a_published_likelihood_is_read_from_the_lake_by_its_did(client, server, lake_sandbox):

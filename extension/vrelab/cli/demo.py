@@ -9,18 +9,21 @@ import sys
 
 import click
 
-from .common import friendly_errors
-from .lake import course_options
+from .lake.server import course_options
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--home", envvar="VRELAB_LAKE_HOME", help="State folder of the embedded lake.")
+@click.option(
+    "--home",
+    envvar="VRELAB_LAKE_HOME",
+    type=click.Path(file_okay=False),
+    help="State folder of the embedded lake.",
+)
 @click.option("--lab-port", default=8888, show_default=True, help="Port of JupyterLab.")
 @click.option("--notebook-dir", default=".", show_default=True, help="JupyterLab's root folder.")
 @click.option("--no-lake", is_flag=True, help="Start JupyterLab with vrelab only, without the embedded lake.")
 @course_options
 @click.argument("lab_args", nargs=-1, type=click.UNPROCESSED)
-@friendly_errors
 def demo(
     home: str | None,
     lab_port: int,
@@ -42,9 +45,7 @@ def demo(
         server = LakeServer(home=home, course_material=course_material, with_course=not no_course)
         info = server.up(progress=lambda msg: click.echo(f"[lake] {msg}"))
         config_dir = str(info.jupyter_config_dir)
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-            p for p in (config_dir, env.get("JUPYTER_CONFIG_PATH")) if p
-        )
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (config_dir, env.get("JUPYTER_CONFIG_PATH")) if p)
         click.echo(f"[lake] Rucio at {info.url}; JupyterLab will use it as instance 'embedded'.")
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable)) or "jupyter"
     cmd = [

@@ -13,24 +13,44 @@ from typing import Any
 
 import click
 
-from ..errors import BadRequest, VRELabError
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+from ..errors import BadRequest, Forbidden, NotFound
+from .common import Ctx, emit, json_option, pass_ctx, table
 from .fit_plots import emit_plots, plot_option
 from .progress import follow_job
 
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
 
 
+UPLOAD_HINT = "To store a workspace file of this machine, use `vrelab fit add --upload FILE`."
+
+
+def _add_path(ctx: Ctx, path: str, **kwargs: Any) -> dict[str, Any]:
+    """``fit.add(path=...)``; a path the server refuses as outside its root suggests ``--upload``."""
+    try:
+        return ctx.client.fit.add(path=path, **kwargs)
+    except Forbidden as exc:
+        raise Forbidden(f"{exc.message} {UPLOAD_HINT}", details=exc.details) from None
+
+
 def _workspace_id(ctx: Ctx, text: str, region: str | None = None) -> str:
-    if _HEX.match(text):
-        if len(text) == 64:
-            return text
-        matches = [w["id"] for w in ctx.client.fit.workspaces(limit=1000)["workspaces"] if w["id"].startswith(text)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise BadRequest(f"{text!r} matches {len(matches)} workspaces; give more of the id.")
-    return ctx.client.fit.add(path=text, region=region)["id"]
+    """A stored workspace's id from its id, a unique prefix of it, or a path (stored first)."""
+    if not _HEX.match(text):
+        return _add_path(ctx, text, region=region)["id"]
+    if len(text) == 64:
+        return text  # the server says 404 "No workspace ..." if it has none
+    matches = [w["id"] for w in ctx.client.fit.workspaces(limit=1000)["workspaces"] if w["id"].startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise BadRequest(f"{text!r} matches {len(matches)} workspaces; give more of the id.")
+    try:
+        return _add_path(ctx, text, region=region)["id"]
+    except NotFound:
+        raise NotFound(
+            f"No workspace {text!r}: no stored workspace's id starts with it (`vrelab fit ls` lists them), "
+            "and the server's root has no file or folder of that name.",
+            details={"workspace_id": text},
+        ) from None
 
 
 def _options(
@@ -110,10 +130,7 @@ def _run(
         emit(ctx, job, lambda j: f"submitted {j['kind']} job {j['id']}")
         return
     final = follow_job(ctx.client, job["id"], quiet=ctx.as_json)
-    if final["state"] != "succeeded":
-        err = final.get("error") or {}
-        raise VRELabError(err.get("message") or f"The job {final['state']}.", code=err.get("code"))
-    result = final["result"]
+    result = ctx.client.result(final)  # a failed job raises its service's error class
     if job.get("reused"):  # an earlier job of the same parameters answered
         result = {**result, "cached": True}
     emit(ctx, result, text)
@@ -138,7 +155,6 @@ def fit() -> None:
 @click.option("--patchset", "patchset_file", help="With --upload: the patchset .json to upload too.")
 @json_option
 @pass_ctx
-@friendly_errors
 def add(
     ctx: Ctx,
     path: str,
@@ -152,14 +168,13 @@ def add(
     if upload:
         ws = ctx.client.fit.upload(path, patchset_file, name=name)
     else:
-        ws = ctx.client.fit.add(path=path, region=region, labels=labels.split(",") if labels else None, name=name)
+        ws = _add_path(ctx, path, region=region, labels=labels.split(",") if labels else None, name=name)
     emit(ctx, ws, lambda w: f"{w['id']}  {w['name']}  ({w['n_channels']} channels, {w['n_patches']} patches)")
 
 
 @fit.command("ls")
 @json_option
 @pass_ctx
-@friendly_errors
 def ls(ctx: Ctx) -> None:
     """List stored workspaces."""
     page = ctx.client.fit.workspaces(limit=1000)
@@ -180,7 +195,6 @@ def ls(ctx: Ctx) -> None:
 @click.option("--patches", "show_patches", is_flag=True, help="List the patches too.")
 @json_option
 @pass_ctx
-@friendly_errors
 def inspect(ctx: Ctx, workspace: str, region: str | None, show_patches: bool) -> None:
     """Channels, bins, samples, modifiers, parameters, POI and patches of a workspace."""
     wid = _workspace_id(ctx, workspace, region)
@@ -216,7 +230,6 @@ def inspect(ctx: Ctx, workspace: str, region: str | None, show_patches: bool) ->
 @fit_options
 @plot_option
 @pass_ctx
-@friendly_errors
 def fit_cmd(
     ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, plot_file: str | None, **opts: Any
 ) -> None:
@@ -239,7 +252,6 @@ def fit_cmd(
 @fit_options
 @plot_option
 @pass_ctx
-@friendly_errors
 def cls(
     ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, plot_file: str | None, **opts: Any
 ) -> None:
@@ -259,9 +271,14 @@ def cls(
 @fit_options
 @plot_option
 @click.option("--scan", "grid", metavar="START:STOP:STEPS", help="A grid of POI values (default: toms748).")
+@click.option(
+    "--poi-range",
+    type=(float, float),
+    metavar="LO HI",
+    help="Where toms748 looks for the limit (default: the POI's bounds).",
+)
 @click.option("--level", type=float, help="CLs level (default 0.05, 95% CL).")
 @pass_ctx
-@friendly_errors
 def limit(
     ctx: Ctx,
     workspace: str,
@@ -270,11 +287,19 @@ def limit(
     no_wait: bool,
     plot_file: str | None,
     grid: str | None,
+    poi_range: tuple[float, float] | None,
     level: float | None,
     **opts: Any,
 ) -> None:
     """Upper limit on the POI, with the expected band."""
-    params: dict[str, Any] = {"patch": patch, "level": level, **_options(**opts)}
+    if grid and poi_range:
+        raise click.BadParameter("give either --scan (a grid) or --poi-range (root finding)", param_hint="--poi-range")
+    params: dict[str, Any] = {
+        "patch": patch,
+        "level": level,
+        "poi_range": list(poi_range) if poi_range else None,
+        **_options(**opts),
+    }
     if grid:
         try:
             start, stop, steps = grid.split(":")
@@ -298,8 +323,8 @@ def limit(
 @click.option("--only", "only", multiple=True, metavar="PATCH", help="Scan only these patches (repeatable).")
 @click.option("--workers", type=int, help="Worker processes (default: the server's VRELab.fit_workers).")
 @click.option("--contour-axes", help="Two labels for the contour plane, e.g. mn2,mn1.")
+@click.option("--level", type=float, help="CLs level of the exclusion contour (default 0.05, 95% CL).")
 @pass_ctx
-@friendly_errors
 def scan(
     ctx: Ctx,
     workspace: str,
@@ -310,6 +335,7 @@ def scan(
     only: tuple[str, ...],
     workers: int | None,
     contour_axes: str | None,
+    level: float | None,
     **opts: Any,
 ) -> None:
     """CLs for every patch of the patchset: a table, and the exclusion contour."""
@@ -320,6 +346,7 @@ def scan(
         "patches": list(only) or None,
         "workers": workers,
         "contour_axes": contour_axes.split(",") if contour_axes else None,
+        "level": level,
         **_options(**opts),
     }
 
@@ -335,9 +362,12 @@ def scan(
             for p in r["points"]
         ]
         out = table(rows, ["PATCH", *r["labels"], "CLS_OBS", "CLS_EXP", "ERROR"])
-        excluded = sum(1 for p in r["points"] if p["CLs_obs"] is not None and p["CLs_obs"] < 0.05)
+        # the level the server used (its default unless --level), as its contours record it
+        cut = next((c["level"] for c in r.get("contours") or [] if "level" in c), level or 0.05)
+        excluded = sum(1 for p in r["points"] if p["CLs_obs"] is not None and p["CLs_obs"] < cut)
         out += (
-            f"\n{r['n_points']} points, {excluded} excluded at 95% CL (observed), {r['n_failed']} failed, "
+            f"\n{r['n_points']} points, {excluded} excluded at {100 * (1 - cut):g}% CL (observed), "
+            f"{r['n_failed']} failed, "
             f"{r['n_cached']} from the cache; {r['wall_seconds']:.1f} s on {r['executor']}"
         )
         return out

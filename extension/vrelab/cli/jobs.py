@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+from .common import Ctx, emit, json_option, pass_ctx, table
 from .progress import follow_job
 
 
@@ -29,29 +29,21 @@ def jobs() -> None:
 
 @jobs.command("ls")
 @click.option("--kind", help="Only jobs of this kind (comma-separated for several).")
-@click.option(
-    "--state", help="Only jobs in this state (queued, running, succeeded, failed, cancelled, interrupted)."
-)
+@click.option("--state", help="Only jobs in this state (queued, running, succeeded, failed, cancelled, interrupted).")
 @click.option("--limit", default=50, show_default=True, help="How many to show.")
 @click.option("--offset", default=0, show_default=True, help="How many to skip.")
 @json_option
 @pass_ctx
-@friendly_errors
 def ls(ctx: Ctx, kind: str | None, state: str | None, limit: int, offset: int) -> None:
     """List jobs, newest first."""
     page = ctx.client.jobs(kind=kind, state=state, limit=limit, offset=offset)
 
     def text(p: dict[str, Any]) -> str:
         rows = [
-            [j["id"], j["kind"], j["state"], _progress(j), _when(j["created"]), j.get("title", "")]
-            for j in p["jobs"]
+            [j["id"], j["kind"], j["state"], _progress(j), _when(j["created"]), j.get("title", "")] for j in p["jobs"]
         ]
         shown = f"{len(rows)} of {p['total']} job(s)"
-        return (
-            (table(rows, ["ID", "KIND", "STATE", "PROGRESS", "CREATED", "TITLE"]) + "\n" + shown)
-            if rows
-            else shown
-        )
+        return (table(rows, ["ID", "KIND", "STATE", "PROGRESS", "CREATED", "TITLE"]) + "\n" + shown) if rows else shown
 
     emit(ctx, page, text)
 
@@ -60,7 +52,6 @@ def ls(ctx: Ctx, kind: str | None, state: str | None, limit: int, offset: int) -
 @click.argument("job_id")
 @json_option
 @pass_ctx
-@friendly_errors
 def show(ctx: Ctx, job_id: str) -> None:
     """Show one job, with its result or error."""
     job = ctx.client.job(job_id)
@@ -90,7 +81,6 @@ def show(ctx: Ctx, job_id: str) -> None:
 @click.argument("job_id")
 @json_option
 @pass_ctx
-@friendly_errors
 def watch(ctx: Ctx, job_id: str) -> None:
     """Follow a job with a progress bar until it finishes."""
     final = follow_job(ctx.client, job_id, quiet=ctx.as_json)
@@ -107,7 +97,6 @@ def watch(ctx: Ctx, job_id: str) -> None:
 @click.argument("job_id")
 @json_option
 @pass_ctx
-@friendly_errors
 def cancel(ctx: Ctx, job_id: str) -> None:
     """Cancel a queued or running job."""
     emit(ctx, ctx.client.cancel(job_id), lambda j: f"cancellation requested for {j['id']}")
@@ -117,7 +106,6 @@ def cancel(ctx: Ctx, job_id: str) -> None:
 @click.argument("job_id")
 @json_option
 @pass_ctx
-@friendly_errors
 def rm(ctx: Ctx, job_id: str) -> None:
     """Delete a finished job's record and log."""
     ctx.client.delete_job(job_id)
@@ -129,7 +117,6 @@ def rm(ctx: Ctx, job_id: str) -> None:
 @click.option("--watch/--no-watch", default=False, help="Follow the new job.")
 @json_option
 @pass_ctx
-@friendly_errors
 def resubmit(ctx: Ctx, job_id: str, watch: bool) -> None:
     """Run a finished job again (e.g. one interrupted by a server restart)."""
     job = ctx.client.resubmit(job_id)
@@ -141,7 +128,6 @@ def resubmit(ctx: Ctx, job_id: str, watch: bool) -> None:
 @jobs.command("log")
 @click.argument("job_id")
 @pass_ctx
-@friendly_errors
 def log_(ctx: Ctx, job_id: str) -> None:
     """Print a job's log."""
     click.echo(ctx.client.job_log(job_id), nl=False)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+from .common import Ctx, emit, json_option, pass_ctx, table
 
 ENDED = {"finished", "failed", "stopped"}
 
@@ -100,7 +100,6 @@ def wf() -> None:
 @click.option("--wait/--no-wait", default=True, help="Follow the run to its end (default) or return at once.")
 @json_option
 @pass_ctx
-@friendly_errors
 def submit(
     ctx: Ctx, spec: str, backend: str | None, params: tuple[str, ...], base_dir: str | None, name: str | None,
     upload: bool, wait: bool,
@@ -123,7 +122,6 @@ def submit(
 @click.option("--upload", is_flag=True, help="SPEC is a file on THIS machine.")
 @json_option
 @pass_ctx
-@friendly_errors
 def validate(ctx: Ctx, spec: str, backend: str | None, params: tuple[str, ...], upload: bool) -> None:
     """Check a workflow without running it."""
     out = ctx.client.workflows.validate(**_source(spec, upload), backend=backend, parameters=_parameters(params))
@@ -145,7 +143,6 @@ def validate(ctx: Ctx, spec: str, backend: str | None, params: tuple[str, ...], 
 @click.option("--watch", "-w", is_flag=True, help="Follow it until it ends.")
 @json_option
 @pass_ctx
-@friendly_errors
 def status(ctx: Ctx, workflow_id: str, watch: bool) -> None:
     """A run's status, step by step."""
     run = _follow(ctx, workflow_id) if watch else ctx.client.workflows.status(workflow_id)
@@ -157,7 +154,6 @@ def status(ctx: Ctx, workflow_id: str, watch: bool) -> None:
 @click.option("--step", "-s", help="Only this step.")
 @json_option
 @pass_ctx
-@friendly_errors
 def logs(ctx: Ctx, workflow_id: str, step: str | None) -> None:
     """The run's log and each step's log (image, command, times, exit code)."""
     out = ctx.client.workflows.logs(workflow_id, step=step)
@@ -184,7 +180,6 @@ def logs(ctx: Ctx, workflow_id: str, step: str | None) -> None:
 @click.option("--to", "dest", default=".", show_default=True, help="Local folder to download into.")
 @json_option
 @pass_ctx
-@friendly_errors
 def outputs(ctx: Ctx, workflow_id: str, paths: tuple[str, ...], dest: str) -> None:
     """List a run's files (declared outputs marked *), or --download some."""
     wf_api = ctx.client.workflows
@@ -208,7 +203,6 @@ def outputs(ctx: Ctx, workflow_id: str, paths: tuple[str, ...], dest: str) -> No
 @click.argument("workflow_id")
 @json_option
 @pass_ctx
-@friendly_errors
 def stop(ctx: Ctx, workflow_id: str) -> None:
     """Stop a queued or running run."""
     run = ctx.client.workflows.stop(workflow_id)
@@ -222,7 +216,6 @@ def stop(ctx: Ctx, workflow_id: str) -> None:
 @wf.command("rm")
 @click.argument("workflow_id")
 @pass_ctx
-@friendly_errors
 def rm(ctx: Ctx, workflow_id: str) -> None:
     """Delete an ended run (record, logs and files)."""
     ctx.client.workflows.delete(workflow_id)
@@ -234,7 +227,6 @@ def rm(ctx: Ctx, workflow_id: str) -> None:
 @click.option("--limit", type=int, default=50, show_default=True)
 @json_option
 @pass_ctx
-@friendly_errors
 def ls(ctx: Ctx, status: str | None, limit: int) -> None:
     """Your workflow runs, newest first."""
     out = ctx.client.workflows.list(status=status, limit=limit)
@@ -262,7 +254,6 @@ def ls(ctx: Ctx, status: str | None, limit: int) -> None:
 @click.option("--upload", is_flag=True, help="SPEC is a file on THIS machine.")
 @json_option
 @pass_ctx
-@friendly_errors
 def recast(
     ctx: Ctx, spec: str, workspace_id: str, yields: str | None, sample: str | None, channels: tuple[str, ...],
     poi_value: float | None, backend: str | None, params: tuple[str, ...], upload: bool,

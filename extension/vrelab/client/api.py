@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 API_PATH = "vrelab/api/v1/"
 FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
 
+
 def _raise_for(response: httpx.Response) -> None:
     if response.status_code < 400:
         return

@@ -67,8 +67,16 @@ class FitAPI:
         """Store a workspace (and patchset) read from files on THIS machine."""
 
         def read(p: str | Path) -> Any:
+            path = Path(p).expanduser()
             try:
-                return json.loads(Path(p).expanduser().read_text())
+                text = path.read_text()
+            except FileNotFoundError:
+                raise errors.NotFound(f"No such file on this machine: {str(p)!r}.", details={"path": str(p)}) from None
+            except (OSError, UnicodeDecodeError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a readable text file"
+                raise errors.BadRequest(f"Cannot read {str(p)!r}: {why}.", details={"path": str(p)}) from None
+            try:
+                return json.loads(text)
             except json.JSONDecodeError as exc:
                 raise errors.BadRequest(f"{p} is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
 

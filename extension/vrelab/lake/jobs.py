@@ -3,8 +3,8 @@
 They run in worker threads of the server process, each kind bound to the live
 :class:`~vrelab.lake.service.LakeService` that registered it, and so to the session of the stored
 (or configured) identity of its instance. Their parameters are stored and shown by the API, so
-they hold no credential: ``validate`` checks them (400 before anything is queued) and fills in
-defaults.
+they hold no credential: ``validate`` checks them (400 before anything is queued; 404 for a DID
+the lake does not know) and fills in defaults.
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ def _known(params: dict[str, Any], allowed: set[str], kind: str) -> None:
 
 def _instance(service: LakeService, params: dict[str, Any]) -> str:
     name = params.get("instance") or service.instances.default
+    if not name:
+        raise BadRequest("This vrelab server has no data-lake instance configured.", details={"field": "instance"})
     if not isinstance(name, str):
         raise BadRequest("'instance' must be the name of a data-lake instance (GET lake/instances).")
     try:
@@ -159,6 +161,7 @@ def validate_download(service: LakeService, params: dict[str, Any]) -> dict[str,
     prefer_local = params.get("prefer_local", True)
     if not isinstance(prefer_local, bool):
         raise BadRequest("'prefer_local' must be true or false.")
+    service.require_dids(instance, dids)  # an unknown DID is a 404 now, not a failed job later
     return {
         "instance": instance,
         "dids": [str(d) for d in dids],
@@ -218,6 +221,7 @@ def validate_multiply(service: LakeService, params: dict[str, Any]) -> dict[str,
     replicate_to = _text(params, "replicate_to", _RSE, "the second RSE, e.g. NAPOLI-DISK", required=True)
     if rse == replicate_to:
         raise BadRequest("'replicate_to' must be another RSE than 'rse'.")
+    service.require_dids(instance, [source])
     return {
         "instance": instance,
         "dataset": str(source),

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, VRELabError
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, VRELabError
 from ..metrics import Metrics
 from ..times import iso_utc
 from .credentials import Credentials, CredentialStore, Draft, Resolver, parse
@@ -320,6 +320,9 @@ class LakeService:
             else:
                 found = s.client.vrelab_search_dids(did.scope, groups, did_type, offset + limit + 1)
                 items, has_more = page(found, limit, offset)
+            if not items and not offset:
+                self._require_scope(s, did.scope)  # nothing found: a 404 if the scope is what is unknown
+            self._collection_sizes(s, items)
         out = [
             {
                 "did": f"{r['scope']}:{r['name']}",
@@ -336,6 +339,60 @@ class LakeService:
         if sort:
             result["scan_limit"] = self.scan_limit
         return result
+
+    # a search page sums the files of at most this many datasets/containers (one Rucio call each)
+    MAX_SIZED_COLLECTIONS = 100
+
+    def _collection_sizes(self, s: Session, rows: list[dict[str, Any]]) -> None:
+        """Fill in the size and file count of the datasets and containers on a search page: Rucio's
+        DID search records them only for closed datasets, so ask for each one's sum of files."""
+        todo = [
+            r
+            for r in rows
+            if _upper(r.get("did_type")) in ("DATASET", "CONTAINER")
+            and (r.get("bytes") is None or r.get("length") is None)
+        ]
+        for r in todo[: self.MAX_SIZED_COLLECTIONS]:
+            try:
+                info = s.client.get_did(r["scope"], r["name"], dynamic_depth="FILE")
+            except Exception as exc:  # removed since the search, or a server refusing dynamic sizes
+                log.info("data lake %s: no size for %s:%s: %s", s.instance.name, r["scope"], r["name"], exc)
+                continue
+            r["bytes"], r["length"] = info.get("bytes"), info.get("length")
+
+    def _require_scope(self, s: Session, scope: str) -> None:
+        """404 naming ``scope`` when the instance has no such scope."""
+        scopes = sorted(s.client.list_scopes())
+        if scope in scopes:
+            return
+        shown = ", ".join(scopes[:10]) + (", ..." if len(scopes) > 10 else "")
+        known = f" (its scopes: {shown})." if shown else "."
+        raise NotFound(
+            f"The data lake {s.instance.name!r} has no scope {scope!r}{known}",
+            details={"scope": scope, "rucio_error": "ScopeNotFound"},
+        )
+
+    def require_dids(self, name: str, dids: Iterable[DID]) -> None:
+        """404 for the first DID the instance does not know, naming its scope and name (for jobs,
+        which check their DIDs when submitted rather than fail later). When the lake cannot be
+        reached the check is skipped: the job is queued and reports that itself, resumably."""
+        try:
+            with self._rucio(name) as s:
+                self._require_dids(s, dids)
+        except Unavailable as exc:
+            log.info("data lake %s: DIDs not checked at submission: %s", name, exc.message)
+
+    def _require_dids(self, s: Session, dids: Iterable[DID]) -> None:
+        for did in dids:
+            try:
+                with rucio_errors(s.host, SECRETS.redact):
+                    s.client.get_did(did.scope, did.name)
+            except NotFound:
+                self._require_scope(s, did.scope)
+                raise NotFound(
+                    f"There is no DID {did.name!r} in scope {did.scope!r} of the data lake {s.instance.name!r}.",
+                    details={"did": str(did), "rucio_error": "DataIdentifierNotFound"},
+                ) from None
 
     def _webui(self, inst: Instance, path: str, **params: str) -> str | None:
         if not inst.webui_url:

@@ -210,8 +210,9 @@ class FitPanel(widgets.VBox):
         self.fix_tau = widgets.Text(
             description="Fix γ τ >", placeholder="e.g. 1e8", tooltip="Fix shapesys gammas whose tau exceeds this"
         )
-        self.limit_start = widgets.FloatText(value=0.0, description="POI from")
-        self.limit_stop = widgets.FloatText(value=5.0, description="to")
+        # empty: the server's default (the POI's bounds), so the request matches the CLI's and the client's
+        self.limit_start = widgets.Text(description="POI from", placeholder="its lower bound")
+        self.limit_stop = widgets.Text(description="to", placeholder="its upper bound")
         self.limit_steps = widgets.IntText(value=0, description="steps", tooltip="0: root finding (toms748)")
         self.level = widgets.FloatText(value=0.05, description="CLs level")
         self.workers = widgets.IntText(value=0, description="Workers", tooltip="0: the server's default")
@@ -353,7 +354,9 @@ class FitPanel(widgets.VBox):
         patches = _every(lambda **page: self.client.fit.patches(workspace_id, **page), "patches")
         self.patch.options = [NO_PATCH, *[p["name"] for p in patches]]
         self.patch.value = self.patch.options[1] if len(self.patch.options) > 1 else NO_PATCH
-        channels = ", ".join(f"{c['name']} ({c['bins']} bins)" for c in summary.get("channels", []))
+        channels = ", ".join(
+            f"{c['name']} ({c['bins']} bin{'' if c['bins'] == 1 else 's'})" for c in summary.get("channels", [])
+        )
         labels = (summary.get("patchset") or {}).get("labels") or []
         self.info.value = html.escape(
             f"POI: {info.get('poi') or 'none'} · channels: {channels} · {len(patches)} patches"
@@ -401,14 +404,13 @@ class FitPanel(widgets.VBox):
             out["patch"] = self.patch.value
         if kind == "fit.limit":
             out["level"] = float(self.level.value)
+            bounds = self._poi_range()
             if self.limit_steps.value:
-                out["scan"] = {
-                    "start": float(self.limit_start.value),
-                    "stop": float(self.limit_stop.value),
-                    "steps": int(self.limit_steps.value),
-                }
-            else:
-                out["poi_range"] = [float(self.limit_start.value), float(self.limit_stop.value)]
+                if bounds is None:
+                    raise BadRequest("A grid of POI values needs 'POI from' and 'to'.")
+                out["scan"] = {"start": bounds[0], "stop": bounds[1], "steps": int(self.limit_steps.value)}
+            elif bounds is not None:
+                out["poi_range"] = list(bounds)
         if kind == "fit.scan":
             if self.workers.value:
                 out["workers"] = int(self.workers.value)
@@ -418,6 +420,17 @@ class FitPanel(widgets.VBox):
                     raise BadRequest("'Contour axes' takes two labels separated by a comma, e.g. mn2,mn1.")
                 out["contour_axes"] = axes
         return out
+
+    def _poi_range(self) -> tuple[float, float] | None:
+        """'POI from' and 'to' as numbers, or None when both are empty (the POI's own bounds)."""
+        texts = [self.limit_start.value.strip(), self.limit_stop.value.strip()]
+        if not any(texts):
+            return None
+        try:
+            low, high = (float(t) for t in texts)
+        except ValueError:
+            raise BadRequest(f"'POI from' and 'to' must both be numbers; got {texts[0]!r} and {texts[1]!r}.") from None
+        return low, high
 
     # ------------------------------------------------------------------ running
     @_guarded

@@ -1,8 +1,8 @@
 """``vrelab lake instances|login|logout|whoami|search|show|rses|rules``: browse and act on a data lake.
 
 Every command goes through the vrelab server's REST API (``Client().lake``); ``-i/--instance``
-picks a Rucio instance (default: the server's default one). ``register(lake)`` adds them to the
-``vrelab lake`` group.
+picks a Rucio instance (default: the server's default one). ``COMMANDS`` lists them for the
+``vrelab lake`` group (``cli/lake/__init__.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from ..units import format_bytes
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
+from ...units import format_bytes
+from ..common import Ctx, emit, json_option, pass_ctx, table
 
 
 def _instance_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,7 +65,6 @@ RULE_HEADERS = ["ID", "DID", "RSE EXPRESSION", "STATE", "OK/REPL/STUCK", "EXPIRE
 @click.command()
 @json_option
 @pass_ctx
-@friendly_errors
 def instances(ctx: Ctx) -> None:
     """The Rucio instances this server knows, and who you are on each."""
     data = ctx.client.lake.instances()
@@ -104,7 +103,6 @@ def instances(ctx: Ctx) -> None:
 @click.option("--token-file", help="oidc: a file in your Jupyter home folder holding the token.")
 @json_option
 @pass_ctx
-@friendly_errors
 def login(
     ctx: Ctx,
     instance: str | None,
@@ -147,7 +145,6 @@ def login(
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def logout(ctx: Ctx, instance: str | None) -> None:
     """Forget the credentials you stored for an instance."""
     ctx.client.lake.logout(instance=instance)
@@ -158,7 +155,6 @@ def logout(ctx: Ctx, instance: str | None) -> None:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def whoami(ctx: Ctx, instance: str | None) -> None:
     """The Rucio account you act as, and when your token expires."""
     who = ctx.client.lake.whoami(instance=instance)
@@ -190,7 +186,6 @@ def whoami(ctx: Ctx, instance: str | None) -> None:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def search(
     ctx: Ctx,
     pattern: str,
@@ -207,8 +202,12 @@ def search(
     )
 
     def text(p: dict[str, Any]) -> str:
-        rows = [[d["did"], d["type"] or "-", format_bytes(d["bytes"]), str(d["length"] or "")] for d in p["items"]]
-        body = table(rows, ["DID", "TYPE", "SIZE", "FILES"]) + "\n" if rows else ""
+        rows = [
+            [d["did"], d["type"] or "-", format_bytes(d["bytes"]), "-" if d["length"] is None else str(d["length"])]
+            for d in p["items"]
+        ]
+        # a column the server has no value for on this page (e.g. FILES of files) is left out
+        body = table(rows, ["DID", "TYPE", "SIZE", "FILES"], drop_empty=True) + "\n" if rows else ""
         return body + _paging(p, "DID(s)")
 
     emit(ctx, page, text)
@@ -220,7 +219,6 @@ def search(
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def show(ctx: Ctx, did: str, limit: int, instance: str | None) -> None:
     """A DID: size, checksums, metadata, contents, replicas per RSE and rules."""
     lake = ctx.client.lake
@@ -268,7 +266,6 @@ def show(ctx: Ctx, did: str, limit: int, instance: str | None) -> None:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def rses(ctx: Ctx, rse: str | None, expression: str | None, instance: str | None) -> None:
     """Storage elements with your quota on each; with RSE, its attributes, protocols and usage."""
     lake = ctx.client.lake
@@ -315,7 +312,6 @@ def rses(ctx: Ctx, rse: str | None, expression: str | None, instance: str | None
 @json_option
 @pass_ctx
 @click.pass_context
-@friendly_errors
 def rules(click_ctx: click.Context, ctx: Ctx, state: str | None, limit: int, offset: int, instance: str | None) -> None:
     """Your replication rules (newest first); subcommands add, show, watch, rm."""
     click_ctx.obj.instance = instance
@@ -356,7 +352,6 @@ def _follow(ctx: Ctx, rule_id: str, instance: str | None, timeout: float | None)
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def add(
     ctx: Ctx,
     did: str,
@@ -383,7 +378,6 @@ def add(
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def show_rule(ctx: Ctx, rule_id: str, instance: str | None) -> None:
     """One rule with its state and locks."""
     rule = ctx.client.lake.rule(rule_id, instance=_rule_instance(ctx, instance))
@@ -396,7 +390,6 @@ def show_rule(ctx: Ctx, rule_id: str, instance: str | None) -> None:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def watch(ctx: Ctx, rule_id: str, timeout: float | None, instance: str | None) -> None:
     """Follow a rule until it is OK, STUCK or SUSPENDED (exit 1 unless OK)."""
     rule = _follow(ctx, rule_id, _rule_instance(ctx, instance), timeout)
@@ -410,7 +403,6 @@ def watch(ctx: Ctx, rule_id: str, timeout: float | None, instance: str | None) -
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def rm(ctx: Ctx, rule_id: str, instance: str | None) -> None:
     """Delete one of your rules (Rucio removes its copies later)."""
     rule = ctx.client.lake.delete_rule(rule_id, instance=_rule_instance(ctx, instance))
@@ -418,18 +410,3 @@ def rm(ctx: Ctx, rule_id: str, instance: str | None) -> None:
 
 
 COMMANDS = [instances, login, logout, whoami, search, show, rses, rules]
-
-
-def register(group: click.Group) -> None:
-    """Add the browsing commands to ``vrelab lake``."""
-    for command in COMMANDS:
-        group.add_command(command)
-
-
-def _register_on_the_lake_group() -> None:
-    from .lake import lake  # cli/lake.py imports this module at its end, once its group exists
-
-    register(lake)
-
-
-_register_on_the_lake_group()

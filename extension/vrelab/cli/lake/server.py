@@ -1,4 +1,8 @@
-"""``vrelab lake``: the embedded data lake (up/down/status/reset/seed) and data-lake browsing."""
+"""``vrelab lake up|down|status|reset|seed|token``: the embedded data lake on this machine.
+
+These commands run the lake's processes here (:class:`vrelab.lakeserver.LakeServer`); they do not
+need a vrelab server.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,8 @@ from typing import Any
 
 import click
 
-from ..units import format_bytes
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
-
-
-@click.group()
-def lake() -> None:
-    """The data lake: run the embedded Rucio lake, browse and act on a lake."""
+from ...units import format_bytes
+from ..common import Ctx, emit, json_option, pass_ctx, table
 
 
 def _home_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,12 +51,12 @@ def _say(message: str) -> None:
 
 
 def _server(home: str | None, venv: str | None = None, **kwargs: Any) -> Any:
-    from ..lakeserver import LakeServer
+    from ...lakeserver import LakeServer
 
     return LakeServer(home=home, venv=venv, **kwargs)
 
 
-@lake.command()
+@click.command()
 @_home_option
 @_venv_option
 @click.option("--port", type=int, envvar="VRELAB_LAKE_PORT", help="Port of the Rucio server [18280].")
@@ -68,7 +67,6 @@ def _server(home: str | None, venv: str | None = None, **kwargs: Any) -> Any:
 @course_options
 @json_option
 @pass_ctx
-@friendly_errors
 def up(
     ctx: Ctx,
     home: str | None,
@@ -107,9 +105,8 @@ def up(
     emit(ctx, info.to_dict(), text)
 
 
-@lake.command()
+@click.command()
 @_home_option
-@friendly_errors
 def down(home: str | None) -> None:
     """Stop the embedded lake's processes (only those it started)."""
     _server(home).down(progress=_say)
@@ -150,22 +147,20 @@ def _status_text(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@lake.command()
+@click.command()
 @_home_option
 @json_option
 @pass_ctx
-@friendly_errors
 def status(ctx: Ctx, home: str | None) -> None:
     """Show the embedded lake: URL, processes, accounts, RSEs, usage and quotas."""
     emit(ctx, _server(home).status(), _status_text)
 
 
-@lake.command()
+@click.command()
 @_home_option
 @_venv_option
 @click.option("--db", "db", metavar="URL", help="PostgreSQL DB to wipe if the settings are gone.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@friendly_errors
 def reset(home: str | None, venv: str | None, db: str | None, yes: bool) -> None:
     """Stop the lake and wipe its state: database, storage, configs, passwords, logs."""
     server = _server(home, venv)
@@ -174,13 +169,12 @@ def reset(home: str | None, venv: str | None, db: str | None, yes: bool) -> None
     server.reset(progress=_say, db=db)
 
 
-@lake.command()
+@click.command()
 @_home_option
 @click.option("--scale", type=float, default=1.0, show_default=True, help="Size factor of the sample data.")
 @course_options
 @json_option
 @pass_ctx
-@friendly_errors
 def seed(ctx: Ctx, home: str | None, scale: float, course_material: str | None, no_course: bool) -> None:
     """(Re)generate the sample ROOT files and register them under ATLAS_OD_EDU, and upload the
     course material to school:likelihoods (lake must be up)."""
@@ -194,10 +188,9 @@ def seed(ctx: Ctx, home: str | None, scale: float, course_material: str | None, 
     emit(ctx, result, text)
 
 
-@lake.command()
+@click.command()
 @_home_option
 @click.option("--lifetime", type=int, default=3600, show_default=True, help="Seconds the token is valid.")
-@friendly_errors
 def token(home: str | None, lifetime: int) -> None:
     """Print an OIDC access token (JWT) for the lake's user (lakes started with --auth-extras).
 
@@ -206,5 +199,4 @@ def token(home: str | None, lifetime: int) -> None:
     click.echo(_server(home).oidc_token(lifetime=lifetime))
 
 
-# these add instances/login/logout/whoami/search/show/rses/rules and download/upload/multiply
-from . import lake_browse, lake_transfers  # noqa: E402, F401
+COMMANDS = [up, down, status, reset, seed, token]

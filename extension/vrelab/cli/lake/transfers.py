@@ -2,7 +2,9 @@
 
 The server does the work (``lake.download``, ``lake.upload``, ``lake.multiply`` jobs) with the
 identity stored for the instance; paths are folders and files of your Jupyter home (the server's
-root). A progress bar follows the job; ``--no-wait`` only submits it, ``--json`` prints the record.
+root). Each command calls the client's method of the same name (``Client().lake.download`` ...),
+so the CLI and a notebook send the same job. A progress bar follows the job; ``--no-wait`` only
+submits it, ``--json`` prints the record.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ from typing import Any
 
 import click
 
-from ..client.lake import raise_for_job
-from ..units import format_bytes
-from .common import Ctx, emit, friendly_errors, json_option, pass_ctx, table
-from .lake_browse import _instance_option
-from .progress import follow_job
+from ...units import format_bytes
+from ..common import Ctx, emit, json_option, pass_ctx, table
+from ..progress import job_bar
+from .browse import _instance_option
+
+Job = dict[str, Any]
 
 
-def _run(ctx: Ctx, kind: str, params: dict[str, Any], no_wait: bool, text: Callable[[dict[str, Any]], str]) -> None:
-    job = ctx.client.submit(kind, {k: v for k, v in params.items() if v is not None})
+def _run(ctx: Ctx, start: Callable[..., Job], no_wait: bool, text: Callable[[dict[str, Any]], str]) -> None:
+    """``start(wait=..., on_progress=...)`` is one of the client's transfer methods, arguments bound."""
     if no_wait:
+        job = start(wait=False)
         emit(ctx, job, lambda j: f"submitted {j['kind']} job {j['id']} (follow it: vrelab jobs watch {j['id']})")
         return
-    final = raise_for_job(follow_job(ctx.client, job["id"], quiet=ctx.as_json))
+    with job_bar(quiet=ctx.as_json) as on_progress:
+        final = start(wait=True, on_progress=on_progress)
     emit(ctx, final["result"], text)
 
 
@@ -51,7 +56,6 @@ def _download_text(r: dict[str, Any]) -> str:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def download(
     ctx: Ctx,
     dids: tuple[str, ...],
@@ -64,15 +68,19 @@ def download(
 ) -> None:
     """Download DIDS (files, datasets, containers) into a folder of your home: checksum-verified;
     run it again to fetch only what is missing or damaged."""
-    params = {
-        "instance": instance,
-        "dids": list(dids),
-        "dest": dest,
-        "rse": rse,
-        "workers": workers,
-        "prefer_local": False if no_local else None,
-    }
-    _run(ctx, "lake.download", params, no_wait, _download_text)
+
+    def start(**how: Any) -> Job:
+        return ctx.client.lake.download(
+            list(dids),
+            dest=dest,
+            rse=rse,
+            workers=workers,
+            prefer_local=False if no_local else None,
+            instance=instance,
+            **how,
+        )
+
+    _run(ctx, start, no_wait, _download_text)
 
 
 def _upload_text(r: dict[str, Any]) -> str:
@@ -92,7 +100,6 @@ def _upload_text(r: dict[str, Any]) -> str:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def upload(
     ctx: Ctx,
     files: tuple[str, ...],
@@ -104,15 +111,13 @@ def upload(
     instance: str | None,
 ) -> None:
     """Upload FILES (paths in your Jupyter home) to the lake."""
-    params = {
-        "instance": instance,
-        "files": list(files),
-        "scope": scope,
-        "rse": rse,
-        "dataset": dataset,
-        "lifetime": lifetime,
-    }
-    _run(ctx, "lake.upload", params, no_wait, _upload_text)
+
+    def start(**how: Any) -> Job:
+        return ctx.client.lake.upload(
+            list(files), scope=scope, rse=rse, dataset=dataset, lifetime=lifetime, instance=instance, **how
+        )
+
+    _run(ctx, start, no_wait, _upload_text)
 
 
 def _multiply_text(r: dict[str, Any]) -> str:
@@ -137,7 +142,6 @@ def _multiply_text(r: dict[str, Any]) -> str:
 @_instance_option
 @json_option
 @pass_ctx
-@friendly_errors
 def multiply(
     ctx: Ctx,
     dataset: str,
@@ -153,28 +157,22 @@ def multiply(
 ) -> None:
     """Data multiplication: merge DATASET's ROOT files (like hadd), upload N copies into a new
     dataset with a lifetime, and replicate it to a second RSE."""
-    params = {
-        "instance": instance,
-        "dataset": dataset,
-        "copies": copies,
-        "rse": rse,
-        "replicate_to": replicate_to,
-        "lifetime": lifetime,
-        "scope": scope,
-        "name": name,
-        "tree": tree,
-    }
-    _run(ctx, "lake.multiply", params, no_wait, _multiply_text)
+
+    def start(**how: Any) -> Job:
+        return ctx.client.lake.multiply(
+            dataset,
+            copies=copies,
+            rse=rse,
+            replicate_to=replicate_to,
+            lifetime=lifetime,
+            scope=scope,
+            name=name,
+            tree=tree,
+            instance=instance,
+            **how,
+        )
+
+    _run(ctx, start, no_wait, _multiply_text)
 
 
 COMMANDS = [download, upload, multiply]
-
-
-def _register_on_the_lake_group() -> None:
-    from .lake import lake  # cli/lake.py imports this module at its end, once its group exists
-
-    for command in COMMANDS:
-        lake.add_command(command)
-
-
-_register_on_the_lake_group()
