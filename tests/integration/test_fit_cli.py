@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -73,3 +76,61 @@ def test_cli_fit_commands(a_fit_server):
     assert r.exit_code == 0 and "2 points" in r.output, r.output
     r = _cli(server, "fit", "cls", wid, "-p", "nope")
     assert r.exit_code == 1 and "no patch named 'nope'" in r.output and "Traceback" not in r.output
+
+
+def test_cli_fit_messages_name_what_is_wrong(a_fit_server, tmp_path):
+    server = a_fit_server
+    r = _cli(server, "fit", "cls", "deadbeef")
+    assert r.exit_code == 1 and "Error: No workspace 'deadbeef'" in r.stderr, r.output
+    assert "No such file or folder" not in r.output
+    r = _cli(server, "fit", "add", "../elsewhere/BkgOnly.json")
+    assert r.exit_code == 1 and "leads outside your home folder" in r.stderr and "--upload" in r.stderr, r.output
+    wid = json.loads(_cli(server, "fit", "add", "simple", "--json").output)["id"]
+    r = _cli(server, "fit", "limit", wid, "-p", "pt_300_50", "--poi-range", "0", "8", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["method"] == "toms748"
+    with Client(server.url, server.token) as client:
+        assert client.jobs(kind="fit.limit", limit=1)["jobs"][0]["params"]["poi_range"] == [0.0, 8.0]
+    r = _cli(server, "fit", "limit", wid, "--poi-range", "0", "8", "--scan", "0:5:11")
+    assert r.exit_code == 2 and "either --scan" in r.output
+    r = _cli(server, "fit", "scan", wid, "--level", "1.5")
+    assert r.exit_code == 1 and "'level' must be a number between 0 and 1" in r.stderr
+
+
+def test_cli_upload_of_a_missing_file_is_one_line_naming_it(a_fit_server, tmp_path):
+    """Through the installed command, as a user runs it: stderr is one line, no traceback."""
+    missing = tmp_path / "no-such-workspace.json"
+    env = {**os.environ, "VRELAB_URL": a_fit_server.url, "VRELAB_TOKEN": a_fit_server.token}
+    done = subprocess.run(
+        [sys.executable, "-m", "vrelab", "fit", "add", "--upload", str(missing)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [f"Error: No such file on this machine: '{missing}'."]
+
+
+def test_a_limit_from_the_widget_is_a_cache_hit_for_the_cli(a_fit_server):
+    """One set of fit defaults: the FitPanel and `vrelab fit limit` send the same job for the same
+    limit (the server fills in what neither chose), so the second one is answered from the cache."""
+    from vrelab.widgets import FitPanel
+
+    server = a_fit_server
+    with Client(server.url, server.token) as client:
+        wid = client.fit.add(path="simple")["id"]
+        patch = "pt_100_50"
+        panel = FitPanel(client)
+        panel.select_workspace(wid)
+        panel.patch.value = patch
+        panel.set_action("fit.limit")
+        assert panel.banner.message == ""
+        panel.run_button.click()
+        widget_job = panel.wait(timeout=300)
+        assert widget_job["state"] == "succeeded", panel.banner.message
+        assert panel.result["cached"] is False
+        r = _cli(server, "fit", "limit", wid, "-p", patch, "--json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["cached"] is True
+        cli_job = client.jobs(kind="fit.limit", limit=1)["jobs"][0]
+        assert cli_job["id"] != widget_job["id"]
+        assert cli_job["params"] == widget_job["params"]
+        assert client.fit.limit(wid, patch)["cached"] is True  # and the client's own call

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..units import format_bytes
 from .common import Ctx, emit, json_option, pass_ctx, table
 
 ENDED = {"finished", "failed", "stopped"}
@@ -190,8 +191,8 @@ def outputs(ctx: Ctx, workflow_id: str, paths: tuple[str, ...], dest: str) -> No
     out = wf_api.outputs(workflow_id)
 
     def text(d: dict[str, Any]) -> str:
-        rows = [["*" if f["declared"] else "", f["path"], str(f["size"]), f["modified"]] for f in d["files"]]
-        lines = [table(rows, ["", "path", "bytes", "modified"])]
+        rows = [["*" if f["declared"] else "", f["path"], format_bytes(f["size"]), f["modified"]] for f in d["files"]]
+        lines = [table(rows, ["", "path", "size", "modified"])]
         if d["missing"]:
             lines.append(f"declared but not written: {', '.join(d['missing'])}")
         return "\n".join(lines)

@@ -21,7 +21,7 @@ from .cache import ResultCache
 from .inference import FitOptions
 from .workspaces import WorkspaceStore, load_bytes, load_source, validate_workspace
 
-__all__ = ["FitService", "JOB_KINDS"]
+__all__ = ["DEFAULT_LEVEL", "FitService", "JOB_KINDS"]
 
 # kind -> (title word, the extra parameters it accepts)
 JOB_KINDS: dict[str, tuple[str, set[str]]] = {
@@ -44,6 +44,11 @@ _COMMON = {
     "fix_shapesys_tau_above",
 }
 DidReader = Callable[[str | None, str], bytes]
+# The fit defaults of every front end (widget, CLI, client, sidebar): FitOptions' field defaults, and
+# these. Front ends send only what the user chose; validate_job fills in the rest, so the same
+# request from any of them is one job's parameters and one cache key.
+DEFAULT_LEVEL = 0.05  # CLs level of limits and contours (95% CL)
+# a limit without 'scan' or 'poi_range' looks for the root between the POI's own bounds (toms748)
 
 
 def _names(value: Any, field: str) -> list[str]:
@@ -363,7 +368,9 @@ class FitService:
 
     @staticmethod
     def _level(params: dict[str, Any]) -> float:
-        level = params.get("level", 0.05)
+        level = params.get("level")
+        if level is None:
+            level = DEFAULT_LEVEL
         if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
             raise BadRequest("'level' must be a number between 0 and 1 (e.g. 0.05 for 95% CL).")
         return float(level)

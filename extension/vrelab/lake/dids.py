@@ -23,7 +23,7 @@ _NAME_PATTERN = re.compile(f"^{NAME_PATTERN_RE}$")
 DID_TYPES = ("all", "collection", "container", "dataset", "file")
 SORT_KEYS = ("name", "-name", "bytes", "-bytes", "length", "-length")
 
-# filters: "key=value,key2>=value2;key3=value3" (',' is AND, ';' is OR), as `rucio list-dids --filter`
+# filters: "key=value,key2>=value2;key3=value3" (',' is AND, ';' is OR), as `rucio did list --filter`
 _OPS = {"!=": ".ne", ">=": ".gte", "<=": ".lte", "=": "", ">": ".gt", "<": ".lt"}
 # (ASCII whitespace spelled out: regex engines disagree on what \s covers beyond it)
 # a value: any characters but ',' ';' and control characters, not only blanks

@@ -2,7 +2,7 @@
 
     from vrelab.lakeserver import LakeServer
     info = LakeServer().up(progress=print)     # first start: venv, schema, RSEs, accounts, samples
-    info.url, info.user_config                 # RUCIO_CONFIG=<info.user_config> rucio list-dids ...
+    info.url, info.user_config                 # RUCIO_CONFIG=<info.user_config> rucio did list ...
     LakeServer().status(); LakeServer().down(); LakeServer().reset()
 
 See ``manager.py`` for what lives where, ``layout.py`` for the lake's RSEs, scopes and samples.
