@@ -300,6 +300,12 @@ async def test_search_types_filters_sort_and_paging(api):
     assert code == 200 and page["has_more"] is False and page["truncated"] is False
     datasets = {"ATLAS_OD_EDU:GamGam.data", "ATLAS_OD_EDU:GamGam.mc", "ATLAS_OD_EDU:4lep.data", "ATLAS_OD_EDU:4lep.mc"}
     assert {d["did"] for d in page["items"]} == datasets and {d["type"] for d in page["items"]} == {"DATASET"}
+    # datasets carry the size and count of their files (Rucio's search records neither for open ones)
+    assert all(d["bytes"] > 0 and d["length"] > 0 for d in page["items"]), page["items"]
+    code, err = await api("GET", f"{EMB}/dids", pattern="NOSCOPE:*")
+    assert code == 404 and "has no scope 'NOSCOPE'" in err["error"]["message"]
+    code, page = await api("GET", f"{EMB}/dids", pattern="ATLAS_OD_EDU:no-such-*")
+    assert code == 200 and page["items"] == []
     code, page = await api("GET", f"{EMB}/dids", pattern="ATLAS_OD_EDU:GamGam*", type="container")
     assert [d["did"] for d in page["items"]] == ["ATLAS_OD_EDU:GamGam"]
     code, page = await api("GET", f"{EMB}/dids", pattern="ATLAS_OD_EDU:*", type="collection")
