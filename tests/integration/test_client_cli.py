@@ -206,6 +206,13 @@ def test_any_exception_becomes_one_line_and_ctrl_c_a_short_message(monkeypatch):
     assert r.exit_code == 1 and r.exception is not None and isinstance(r.exception, SystemExit)
     assert r.stderr.strip() == "Error: RuntimeError: the disk caught fire second line"
 
+    def unreadable(self):
+        raise PermissionError(13, "Permission denied", "/etc/shadow")
+
+    monkeypatch.setattr(common.Ctx, "client", property(unreadable))
+    r = CliRunner().invoke(main, ["fit", "ls"])
+    assert r.exit_code == 1 and r.stderr.strip() == "Error: Permission denied: /etc/shadow"
+
     def interrupted(self):
         raise KeyboardInterrupt
 

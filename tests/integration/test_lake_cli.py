@@ -136,3 +136,29 @@ def test_client_lake_api(lake_server, embedded_lake):
         lake.logout()
         with pytest.raises(errors.Unauthorized, match="not logged in"):
             lake.scopes()
+
+
+def test_every_lake_command_fails_in_one_line_on_bad_arguments(lake_server, embedded_lake):
+    """Logged in to the real lake, each `vrelab lake` command that takes input gets a wrong value
+    for it (no DID, rule, RSE or file of that spelling exists): exit code 1 or 2, one line, no
+    traceback, and no job recorded for it."""
+    from test_client_cli import _assert_one_line_failure, _bad_arguments, _leaf_commands, _needs_input
+
+    from vrelab.cli.lake import lake
+
+    with Client(lake_server.url, lake_server.token) as c:
+        c.lake.login(account=embedded_lake.user, password=embedded_lake.password(embedded_lake.user))
+        jobs_before = c.jobs(limit=1000)["total"]
+        runner = CliRunner()
+        tried = []
+        try:
+            for path, cmd in _leaf_commands(lake, ("lake",)):
+                if not _needs_input(cmd) or path[1] in ("up", "down", "status", "reset", "seed", "token", "login"):
+                    continue
+                args = ["--url", lake_server.url, "--token", lake_server.token, *path, *_bad_arguments(cmd)]
+                _assert_one_line_failure(path, runner.invoke(main, args))
+                tried.append(" ".join(path))
+        finally:
+            c.lake.logout()
+        assert {"lake download", "lake upload", "lake multiply", "lake show", "lake rules add"} <= set(tried)
+        assert c.jobs(limit=1000)["total"] == jobs_before

@@ -234,7 +234,7 @@ def show(ctx: Ctx, did: str, limit: int, instance: str | None) -> None:
         i = d["did"]
         out = [
             f"{i['did']}  ({i['type']}, {format_bytes(i['bytes'])}"
-            + (f", {i['length']} files)" if i["length"] else ")")
+            + (f", {i['length']} file{'' if i['length'] == 1 else 's'})" if i["length"] else ")")
         ]
         sums = ", ".join(f"{k} {v}" for k, v in i["checksums"].items() if v)
         if sums:
