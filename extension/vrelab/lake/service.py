@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -117,6 +118,8 @@ class LakeService:
         self._sessions: dict[str, tuple[str, Session]] = {}
         self._locks: dict[str, threading.Lock] = {i.name: threading.Lock() for i in instances.all()}
         self._lock = threading.Lock()
+        # (instance, scope, name) -> (monotonic time, bytes, length): collection sizes for search pages
+        self._sizes: dict[tuple[str, str, str], tuple[float, Any, Any]] = {}
         # the operator's identities (trusted: absolute paths allowed), checked for shape at start-up
         self._shared: dict[str, Credentials] = {}
         for inst in instances.all():
@@ -340,8 +343,11 @@ class LakeService:
             result["scan_limit"] = self.scan_limit
         return result
 
-    # a search page sums the files of at most this many datasets/containers (one Rucio call each)
+    # a search page sums the files of at most this many datasets/containers (one Rucio call each,
+    # remembered for SIZES_SECONDS, so paging back and forth or a sidebar's repeated search is free)
     MAX_SIZED_COLLECTIONS = 100
+    SIZES_SECONDS = 60.0
+    MAX_SIZES_KEPT = 10_000
 
     def _collection_sizes(self, s: Session, rows: list[dict[str, Any]]) -> None:
         """Fill in the size and file count of the datasets and containers on a search page: Rucio's
@@ -352,13 +358,24 @@ class LakeService:
             if _upper(r.get("did_type")) in ("DATASET", "CONTAINER")
             and (r.get("bytes") is None or r.get("length") is None)
         ]
+        now = time.monotonic()
         for r in todo[: self.MAX_SIZED_COLLECTIONS]:
+            key = (s.instance.name, r["scope"], r["name"])
+            with self._lock:
+                known = self._sizes.get(key)
+            if known is not None and now - known[0] < self.SIZES_SECONDS:
+                r["bytes"], r["length"] = known[1], known[2]
+                continue
             try:
                 info = s.client.get_did(r["scope"], r["name"], dynamic_depth="FILE")
             except Exception as exc:  # removed since the search, or a server refusing dynamic sizes
                 log.info("data lake %s: no size for %s:%s: %s", s.instance.name, r["scope"], r["name"], exc)
                 continue
             r["bytes"], r["length"] = info.get("bytes"), info.get("length")
+            with self._lock:
+                if len(self._sizes) >= self.MAX_SIZES_KEPT:
+                    self._sizes.clear()
+                self._sizes[key] = (now, r["bytes"], r["length"])
 
     def _require_scope(self, s: Session, scope: str) -> None:
         """404 naming ``scope`` when the instance has no such scope."""
