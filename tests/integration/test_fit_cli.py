@@ -130,7 +130,13 @@ def test_a_limit_from_the_widget_is_a_cache_hit_for_the_cli(a_fit_server):
         r = _cli(server, "fit", "limit", wid, "-p", patch, "--json")
         assert r.exit_code == 0, r.output
         assert json.loads(r.output)["cached"] is True
+        # the same parameters: the server answered with the widget's job, no second one was made
+        mine = [j["id"] for j in client.jobs(kind="fit.limit", limit=1000)["jobs"] if j["params"]["patch"] == patch]
+        assert mine == [widget_job["id"]]
+        # with that job gone, the CLI's new job has the same parameters and is answered from the cache
+        client.delete_job(widget_job["id"])
+        r = _cli(server, "fit", "limit", wid, "-p", patch, "--json")
+        assert r.exit_code == 0 and json.loads(r.output)["cached"] is True, r.output
         cli_job = client.jobs(kind="fit.limit", limit=1)["jobs"][0]
-        assert cli_job["id"] != widget_job["id"]
-        assert cli_job["params"] == widget_job["params"]
+        assert cli_job["id"] != widget_job["id"] and cli_job["params"] == widget_job["params"]
         assert client.fit.limit(wid, patch)["cached"] is True  # and the client's own call
