@@ -160,7 +160,7 @@ export class FitForm {
 
   async _loadPatches() {
     const id = this._workspace.value;
-    setChildren(this._patch, h('option', { value: NO_PATCH }, '(none: the workspace as stored)'));
+    setChildren(this._patch, h('option', { value: NO_PATCH, title: 'The workspace as stored, no patch applied' }, '(no patch)'));
     if (!id) {
       return;
     }

@@ -151,15 +151,14 @@ export class DIDDetails {
     download.addEventListener('mouseenter', () => (download.title = `Download into ${folderLabel()}`));
 
     // make available on an RSE
-    const rseSelect = h('select', { class: 'jp-vrelab-Select', 'aria-label': 'RSE' });
+    const rseSelect = h('select', { class: 'jp-vrelab-Select', id: 'jp-vrelab-rule-rse' });
     const lifetime = h('input', {
-      class: 'jp-vrelab-Input jp-vrelab-Narrow',
+      class: 'jp-vrelab-Input',
+      id: 'jp-vrelab-rule-lifetime',
       type: 'number',
       min: '0',
       step: 'any',
-      placeholder: 'days',
       title: 'Lifetime in days (empty: none)',
-      'aria-label': 'Lifetime in days',
       value: this.instance.rule_lifetime_days ?? ''
     });
     void this._fillRSEs(rseSelect, errors);
@@ -207,7 +206,23 @@ export class DIDDetails {
       'Actions',
       errors.node,
       h('div', { class: 'jp-vrelab-ActionRow' }, download, copy),
-      h('div', { class: 'jp-vrelab-ActionRow' }, rseSelect, lifetime, makeAvailable),
+      h(
+        'div',
+        { class: 'jp-vrelab-Form jp-vrelab-RuleForm' },
+        h(
+          'div',
+          { class: 'jp-vrelab-Field' },
+          h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-rule-rse' }, 'Make available on the RSE'),
+          rseSelect
+        ),
+        h(
+          'div',
+          { class: 'jp-vrelab-Field' },
+          h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-rule-lifetime' }, 'Lifetime in days (empty: kept until removed)'),
+          lifetime
+        ),
+        makeAvailable
+      ),
       h('pre', { class: 'jp-vrelab-Snippet', 'aria-label': 'Notebook code' }, snippet),
       status
     );
@@ -222,7 +237,7 @@ export class DIDDetails {
           'option',
           { value: r.rse, selected: r.rse === preferred || null },
           r.quota && r.quota.remaining_bytes !== null && r.quota.remaining_bytes !== undefined
-            ? `${r.rse} (${formatBytes(r.quota.remaining_bytes)} free for you)`
+            ? `${r.rse} (${formatBytes(r.quota.remaining_bytes)} free)`
             : r.rse
         )
       );

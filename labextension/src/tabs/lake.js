@@ -52,8 +52,9 @@ export class LakeTab extends LiveTab {
     this._patternInput = h('input', {
       class: 'jp-vrelab-Input jp-vrelab-Pattern',
       type: 'search',
-      placeholder: 'scope:name*, e.g. ATLAS_OD_EDU:GamGam*',
-      'aria-label': 'DID pattern',
+      id: 'jp-vrelab-pattern',
+      placeholder: 'scope:name*',
+      title: 'scope:name with * as wildcard, e.g. ATLAS_OD_EDU:GamGam*; a scope alone for all of it',
       list: 'jp-vrelab-scopes',
       spellcheck: 'false',
       onKeydown: event => {
@@ -87,6 +88,7 @@ export class LakeTab extends LiveTab {
       ),
       section(
         'Search',
+        h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-pattern' }, 'DIDs matching, e.g. ATLAS_OD_EDU:GamGam*'),
         h(
           'div',
           { class: 'jp-vrelab-SearchRow' },
