@@ -277,6 +277,11 @@ def layout_problems(page, selector: str) -> list[str]:
     return page.locator(selector).first.evaluate(_LAYOUT_PROBLEMS)
 
 
+def layout_problems_in(locator) -> list[str]:
+    """``layout_problems`` of one element found by a Playwright locator."""
+    return locator.evaluate(_LAYOUT_PROBLEMS)
+
+
 def set_sidebar_width(page, width: int | None) -> None:
     """Make the left area (the vrelab sidebar) ``width`` px wide; None leaves JupyterLab's default.
 

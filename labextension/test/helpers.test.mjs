@@ -77,7 +77,7 @@ test('fit summaries read the result of each kind, in short keys and values', () 
   assert.equal(limit['Observed limit'], '1.5');
   assert.equal(limit['Expected limit'], '1.1');
   assert.equal(limit['±2σ'], '0.5 – 2.2');
-  assert.equal(limit.Level, '95% CL (CLs < 0.05)');
+  assert.equal(limit.Level, '95% CL');
   assert.equal(limit.POI, 'mu_SIG');
   const tested = Object.fromEntries(summaryEntries('fit.hypotest', { poi: 'mu_SIG', poi_value: 1, CLs_obs: 0.2 }));
   assert.equal(tested.mu_SIG, '1');

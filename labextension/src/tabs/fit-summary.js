@@ -45,7 +45,7 @@ export function summaryEntries(kind, result) {
         ['Expected limit', exp ? num(exp[2]) : null],
         ['±1σ', band(exp)],
         ['±2σ', band(exp, 0, 4)],
-        ['Level', `${percent(level)} (CLs < ${num(level)})`],
+        ['Level', percent(level)],
         ['POI', r.poi],
         ['Method', Array.isArray(r.poi_values) ? `${r.method || '?'}, ${r.poi_values.length} points` : r.method]
       ];
