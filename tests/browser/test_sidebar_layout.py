@@ -152,7 +152,11 @@ client = Client()
 job = client.job({job!r})
 fit_panel = FitPanel(client, workspace={workspace!r})
 fit_panel.show_result(job["result"], job["kind"])
+fit_panel.set_action("fit.limit")  # its limit options show
 display(fit_panel)
+scan_panel = FitPanel(client, workspace={workspace!r})
+scan_panel.set_action("fit.scan")  # and a scan's
+display(scan_panel)
 lake_browser = DataLakeBrowser(client)
 lake_browser.pattern.value = "ATLAS_OD_EDU:*"
 lake_browser.search()
@@ -185,7 +189,7 @@ def test_every_widget_fits_a_notebook(lab_page, a_jupyterlab, content, width):
     )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
-        "document.querySelectorAll('.jp-OutputArea-output > .widget-vbox, .jp-OutputArea-output .jupyter-widgets.widget-vbox').length >= 3"
+        "document.querySelectorAll('.jp-OutputArea-output:has(.widget-vbox)').length >= 4"
         " && document.querySelector('.jp-OutputArea-output img') !== null",
         timeout=120_000,
     )
@@ -203,4 +207,3 @@ def test_every_widget_fits_a_notebook(lab_page, a_jupyterlab, content, width):
         problems += [f"widget {i} ({width}): {p}" for p in layout_problems_in(outputs.nth(i))]
     page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
     assert not problems, "\n".join(problems)
-
