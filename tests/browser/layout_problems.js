@@ -67,19 +67,24 @@
         && !el.matches('pre, textarea, .jp-vrelab-Snippet') && !el.querySelector(':scope > table')) {
       say(el, `scrolls sideways (${el.scrollWidth} px in ${el.clientWidth} px)`);
     }
-    // spilling out of the panel (and not inside something that scrolls sideways)
+    // spilling out of the box that holds it (the panel, or the nearest box that clips or scrolls);
+    // only the outermost element that spills is named
     const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.right > rootRect.right + 1) {
-      let scrolled = false;
+    if (r.width > 0) {
+      let box = root;
       for (let a = el.parentElement; a && a !== root; a = a.parentElement) {
-        const ox = getComputedStyle(a).overflowX;
-        if (['auto', 'scroll', 'hidden', 'clip'].includes(ox)) {
-          scrolled = true;
+        if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)) {
+          box = a;
           break;
         }
       }
-      if (!scrolled) {
-        say(el, `spills ${Math.round(r.right - rootRect.right)} px out of the panel`);
+      const legit = box.matches('pre, textarea, .jp-vrelab-Snippet, [role=progressbar]') || box.querySelector(':scope > table');
+      const b = box.getBoundingClientRect();
+      const limit = b.left + box.clientLeft + box.clientWidth;
+      const parent = el.parentElement;
+      const parentSpills = parent && parent !== box && parent.getBoundingClientRect().right > limit + 1;
+      if (!legit && r.right > limit + 1 && !parentSpills) {
+        say(el, `spills ${Math.round(r.right - limit)} px out of ${box === root ? 'the panel' : where(box)}`);
       }
     }
   }

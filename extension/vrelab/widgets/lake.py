@@ -50,7 +50,7 @@ class DataLakeBrowser(widgets.VBox):
         self.error = ErrorBanner()
         self.info = ErrorBanner()
         # identity
-        self.instance = widgets.Dropdown(description="Instance", style=LABEL, layout=sized("20em"))
+        self.instance = widgets.Dropdown(description="Instance", style=LABEL, layout=sized("24em", grow=True))
         self.identity = widgets.HTML(layout=sized("16em", grow=True))
         self.account = widgets.Text(description="Account", style=LABEL, layout=sized("14em"))
         self.password = widgets.Password(description="Password", style=LABEL, layout=sized("14em"))
@@ -240,9 +240,8 @@ class DataLakeBrowser(widgets.VBox):
                 instance=self._name(),
             )
             self.offset, self.page = offset, page
-            self.results.options = [
-                (f"{(r['type'] or '?'):<9}  {r['did']}  {format_bytes(r['bytes'])}", r["did"]) for r in page["items"]
-            ]
+            # one scope is searched at a time (it is in the search box): each line names the DID in it
+            self.results.options = [(self._result_label(r), r["did"]) for r in page["items"]]
             self.results.value = None
             self.prev_button.disabled = offset == 0
             self.next_button.disabled = not page["has_more"]
@@ -252,6 +251,11 @@ class DataLakeBrowser(widgets.VBox):
             return page
 
         return self._guard(run)
+
+    @staticmethod
+    def _result_label(item: dict[str, Any]) -> str:
+        name = item["did"].partition(":")[2] or item["did"]
+        return f"{name} · {(item['type'] or '?').lower()} · {format_bytes(item['bytes'])}"
 
     def next_page(self) -> dict[str, Any] | None:
         return self.search(self.offset + self.page_size) if self.page.get("has_more") else None

@@ -161,7 +161,8 @@ export class DIDDetails {
       title: 'Lifetime in days (empty: none)',
       value: this.instance.rule_lifetime_days ?? ''
     });
-    void this._fillRSEs(rseSelect, errors);
+    const rseHint = h('div', { class: 'jp-vrelab-Hint', 'aria-live': 'polite' });
+    void this._fillRSEs(rseSelect, rseHint, errors);
     const makeAvailable = button(
       'Make available',
       async () => {
@@ -213,7 +214,8 @@ export class DIDDetails {
           'div',
           { class: 'jp-vrelab-Field' },
           h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-rule-rse' }, 'Make available on the RSE'),
-          rseSelect
+          rseSelect,
+          rseHint
         ),
         h(
           'div',
@@ -228,20 +230,22 @@ export class DIDDetails {
     );
   }
 
-  async _fillRSEs(select, errors) {
+  async _fillRSEs(select, hint, errors) {
     try {
       const answer = await lakeAPI.rses(this.instance.name, { signal: this._abort.signal });
       const preferred = this.instance.destination_rse;
-      const options = (answer.rses || []).map(r =>
-        h(
-          'option',
-          { value: r.rse, selected: r.rse === preferred || null },
-          r.quota && r.quota.remaining_bytes !== null && r.quota.remaining_bytes !== undefined
-            ? `${r.rse} (${formatBytes(r.quota.remaining_bytes)} free)`
-            : r.rse
-        )
-      );
+      const free = new Map();
+      const options = (answer.rses || []).map(r => {
+        const left = r.quota ? r.quota.remaining_bytes : null;
+        if (left !== null && left !== undefined) {
+          free.set(r.rse, `${formatBytes(left)} of your quota free there`);
+        }
+        return h('option', { value: r.rse, selected: r.rse === preferred || null }, r.rse);
+      });
       setChildren(select, options.length ? options : h('option', { value: '' }, 'no RSE'));
+      const showFree = () => setChildren(hint, free.get(select.value) || '');
+      select.addEventListener('change', showFree);
+      showFree();
     } catch (err) {
       setChildren(select, h('option', { value: '' }, 'RSEs unavailable'));
       errors.show(err);
