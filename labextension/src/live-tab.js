@@ -21,12 +21,12 @@ export class LiveTab extends Widget {
     super();
     this._live = false;
     this._stream = new JobStream({
-      onJob: job => this.onJob(job),
+      onJob: (job) => this.onJob(job),
       onConnect: () => {
         this._setLive(true, null);
         void this.reload();
       },
-      onError: err => this._setLive(!err && this._stream.running, err)
+      onError: (err) => this._setLive(!err && this._stream.running, err)
     });
     this._onVisibility = () => {
       const wasRunning = this._stream.running;
@@ -45,16 +45,16 @@ export class LiveTab extends Widget {
   /** Re-read what the tab shows. */
   async reload() {}
 
-  /** A job record changed. */
-  onJob(_job) {}
+  /** A job record changed: `onJob(job)`. */
+  onJob() {}
 
   /** Whether the tab needs live job events now (e.g. only while a download runs). */
   wantsStream() {
     return true;
   }
 
-  /** The stream opened or closed (`live`), or failed (`err`, null once it works again). */
-  onLiveChange(_live, _err) {}
+  /** `onLiveChange(live, err)`: the stream opened or closed (`live`), or failed (`err`, null once it works again). */
+  onLiveChange() {}
 
   /** The refresh button. */
   refresh() {

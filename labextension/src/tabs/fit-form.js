@@ -18,7 +18,7 @@ export const ACTIONS = [
 const NO_PATCH = '';
 const PAGE = 1000; // the server's largest page
 
-const ws = id => `fit/workspaces/${encodeURIComponent(id)}`;
+const ws = (id) => `fit/workspaces/${encodeURIComponent(id)}`;
 
 /** A labelled field: the label above the control, both as wide as the form. */
 function field(label, control, hint = null) {
@@ -89,7 +89,7 @@ export class FitForm {
       {
         class: 'jp-vrelab-Form jp-vrelab-FitForm',
         'aria-label': 'Start a fit',
-        onSubmit: event => {
+        onSubmit: (event) => {
           event.preventDefault();
           this._runButton.click();
         }
@@ -144,7 +144,7 @@ export class FitForm {
     }
     setChildren(
       this._workspace,
-      this._workspaces.map(w =>
+      this._workspaces.map((w) =>
         h(
           'option',
           { value: w.id, selected: w.id === keep || null, title: `${w.name} (${w.id.slice(0, 12)})` },
@@ -160,7 +160,10 @@ export class FitForm {
 
   async _loadPatches() {
     const id = this._workspace.value;
-    setChildren(this._patch, h('option', { value: NO_PATCH, title: 'The workspace as stored, no patch applied' }, '(no patch)'));
+    setChildren(
+      this._patch,
+      h('option', { value: NO_PATCH, title: 'The workspace as stored, no patch applied' }, '(no patch)')
+    );
     if (!id) {
       return;
     }
@@ -170,7 +173,7 @@ export class FitForm {
         return;
       }
       const patches = answer.patches || [];
-      this._patch.append(...patches.map(p => h('option', { value: p.name }, p.name)));
+      this._patch.append(...patches.map((p) => h('option', { value: p.name }, p.name)));
       if (patches.length) {
         this._patch.value = patches[0].name;
       }

@@ -33,7 +33,7 @@ function text(x, y, content, attrs = {}) {
   return el('text', { x, y, class: 'jp-vrelab-PlotText', ...attrs }, String(content));
 }
 
-const finite = v => typeof v === 'number' && Number.isFinite(v);
+const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
 function extent(values, pad = 0) {
   const kept = values.filter(finite);
@@ -52,13 +52,13 @@ function extent(values, pad = 0) {
 
 /** A linear axis mapping [lo, hi] onto [a, b]. */
 function scale([lo, hi], [a, b]) {
-  return v => a + ((v - lo) / (hi - lo)) * (b - a);
+  return (v) => a + ((v - lo) / (hi - lo)) * (b - a);
 }
 
 /** A log10 axis for CLs values (clipped to [1e-4, 1]). */
 function logScale([a, b], floor = 1e-4) {
   const lo = Math.log10(floor);
-  return v => a + ((Math.log10(Math.max(floor, Math.min(1, v))) - lo) / (0 - lo)) * (b - a);
+  return (v) => a + ((Math.log10(Math.max(floor, Math.min(1, v))) - lo) / (0 - lo)) * (b - a);
 }
 
 function frame(svg, { xLabel, yLabel, xTicks, yTicks }) {
@@ -79,7 +79,9 @@ function frame(svg, { xLabel, yLabel, xTicks, yTicks }) {
     svg.append(text((x0 + x1) / 2, H - 3, xLabel, { 'text-anchor': 'middle' }));
   }
   if (yLabel) {
-    svg.append(text(9, (y0 + y1) / 2, yLabel, { 'text-anchor': 'middle', transform: `rotate(-90 9 ${(y0 + y1) / 2})` }));
+    svg.append(
+      text(9, (y0 + y1) / 2, yLabel, { 'text-anchor': 'middle', transform: `rotate(-90 9 ${(y0 + y1) / 2})` })
+    );
   }
 }
 
@@ -134,7 +136,7 @@ function brazil(result) {
     xLabel: result.poi || 'POI',
     yLabel: 'CLs',
     xTicks: ticks(xr, X),
-    yTicks: CLS_TICKS.map(v => [Y(v), v >= 0.01 ? String(v) : v.toExponential(0)])
+    yTicks: CLS_TICKS.map((v) => [Y(v), v >= 0.01 ? String(v) : v.toExponential(0)])
   });
   svg.append(el('path', { d: bandPath(xs, exp[0].map(Y), exp[4].map(Y)), class: 'jp-vrelab-Band2' }));
   svg.append(el('path', { d: bandPath(xs, exp[1].map(Y), exp[3].map(Y)), class: 'jp-vrelab-Band1' }));
@@ -150,14 +152,14 @@ function brazil(result) {
 
 function scan(result) {
   const labels = result.labels || [];
-  const points = (result.points || []).filter(p => Array.isArray(p.values) && p.values.length);
+  const points = (result.points || []).filter((p) => Array.isArray(p.values) && p.values.length);
   if (!points.length) {
     return null;
   }
   const level = finite(result.level) ? result.level : 0.05;
   if (labels.length < 2) {
     const sorted = [...points].sort((a, b) => a.values[0] - b.values[0]);
-    const xr = extent(sorted.map(p => p.values[0]));
+    const xr = extent(sorted.map((p) => p.values[0]));
     const X = scale(xr, [M.left, W - M.right]);
     const Y = logScale([H - M.bottom, M.top]);
     const svg = svgRoot('scan', `CLs of each patch against ${labels[0] || 'its value'}`);
@@ -165,10 +167,10 @@ function scan(result) {
       xLabel: labels[0] || 'patch value',
       yLabel: 'CLs',
       xTicks: ticks(xr, X),
-      yTicks: CLS_TICKS.map(v => [Y(v), v >= 0.01 ? String(v) : v.toExponential(0)])
+      yTicks: CLS_TICKS.map((v) => [Y(v), v >= 0.01 ? String(v) : v.toExponential(0)])
     });
-    const xs = sorted.map(p => X(p.values[0]));
-    const exp = i => sorted.map(p => (Array.isArray(p.CLs_exp) ? Y(p.CLs_exp[i]) : NaN));
+    const xs = sorted.map((p) => X(p.values[0]));
+    const exp = (i) => sorted.map((p) => (Array.isArray(p.CLs_exp) ? Y(p.CLs_exp[i]) : NaN));
     svg.append(el('path', { d: bandPath(xs, exp(0), exp(4)), class: 'jp-vrelab-Band2' }));
     svg.append(el('path', { d: bandPath(xs, exp(1), exp(3)), class: 'jp-vrelab-Band1' }));
     svg.append(el('path', { d: path(xs.map((x, i) => [x, exp(2)[i]])), class: 'jp-vrelab-Expected' }));
@@ -176,8 +178,14 @@ function scan(result) {
     svg.append(el('line', { x1: M.left, x2: W - M.right, y1: Y(level), y2: Y(level), class: 'jp-vrelab-Level' }));
     return svg;
   }
-  const xr = extent(points.map(p => p.values[0]), 0.05);
-  const yr = extent(points.map(p => p.values[1]), 0.05);
+  const xr = extent(
+    points.map((p) => p.values[0]),
+    0.05
+  );
+  const yr = extent(
+    points.map((p) => p.values[1]),
+    0.05
+  );
   const X = scale(xr, [M.left, W - M.right]);
   const Y = scale(yr, [H - M.bottom, M.top]);
   const svg = svgRoot('scan', `The patches in the plane of ${labels[0]} and ${labels[1]}; filled: excluded`);
@@ -218,7 +226,7 @@ function hypotest(result) {
   const yBottom = H - M.bottom - 30;
   frame(svg, {
     xLabel: `CLs at ${result.poi || 'POI'} = ${num(result.poi_value)}`,
-    xTicks: CLS_TICKS.map(v => [X(v), v >= 0.01 ? String(v) : v.toExponential(0)]),
+    xTicks: CLS_TICKS.map((v) => [X(v), v >= 0.01 ? String(v) : v.toExponential(0)]),
     yTicks: []
   });
   const rect = (lo, hi, cls) =>
@@ -233,7 +241,7 @@ function hypotest(result) {
 }
 
 function pulls(result) {
-  const list = (result.pulls || []).filter(p => finite(p.pull)).slice(0, 20);
+  const list = (result.pulls || []).filter((p) => finite(p.pull)).slice(0, 20);
   if (!list.length) {
     return null;
   }
@@ -242,16 +250,22 @@ function pulls(result) {
   const step = (H - M.top - M.bottom) / list.length;
   frame(svg, {
     xLabel: '(θ̂ − θ₀) / Δθ',
-    xTicks: [-2, -1, 0, 1, 2].map(v => [X(v), String(v)]),
+    xTicks: [-2, -1, 0, 1, 2].map((v) => [X(v), String(v)]),
     yTicks: []
   });
-  svg.append(el('rect', { x: X(-2), width: X(2) - X(-2), y: M.top, height: H - M.top - M.bottom, class: 'jp-vrelab-Band2' }));
-  svg.append(el('rect', { x: X(-1), width: X(1) - X(-1), y: M.top, height: H - M.top - M.bottom, class: 'jp-vrelab-Band1' }));
+  svg.append(
+    el('rect', { x: X(-2), width: X(2) - X(-2), y: M.top, height: H - M.top - M.bottom, class: 'jp-vrelab-Band2' })
+  );
+  svg.append(
+    el('rect', { x: X(-1), width: X(1) - X(-1), y: M.top, height: H - M.top - M.bottom, class: 'jp-vrelab-Band1' })
+  );
   list.forEach((p, i) => {
     const y = M.top + step * (i + 0.5);
-    const clip = v => Math.max(-3, Math.min(3, v));
+    const clip = (v) => Math.max(-3, Math.min(3, v));
     const err = finite(p.error) ? p.error : 0;
-    svg.append(el('line', { x1: X(clip(p.pull - err)), x2: X(clip(p.pull + err)), y1: y, y2: y, class: 'jp-vrelab-Observed' }));
+    svg.append(
+      el('line', { x1: X(clip(p.pull - err)), x2: X(clip(p.pull + err)), y1: y, y2: y, class: 'jp-vrelab-Observed' })
+    );
     svg.append(el('circle', { cx: X(clip(p.pull)), cy: y, r: 1.8, class: 'jp-vrelab-ObservedPoint' }));
   });
   return svg;

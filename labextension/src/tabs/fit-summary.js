@@ -14,8 +14,8 @@ function band(values, lo = 1, hi = 3) {
   return `${num(values[lo])} – ${num(values[hi])}`;
 }
 
-const percent = level => `${Math.round((1 - level) * 100)}% CL`;
-const levelOf = r => (Number.isFinite(r.level) ? r.level : 0.05);
+const percent = (level) => `${Math.round((1 - level) * 100)}% CL`;
+const levelOf = (r) => (Number.isFinite(r.level) ? r.level : 0.05);
 
 /**
  * Facts of a result, per kind: short keys and short values, so that they
@@ -52,11 +52,14 @@ export function summaryEntries(kind, result) {
     }
     case 'fit.scan': {
       const points = Array.isArray(r.points) ? r.points : [];
-      const excluded = points.filter(p => Number.isFinite(p.CLs_obs) && p.CLs_obs < level).length;
+      const excluded = points.filter((p) => Number.isFinite(p.CLs_obs) && p.CLs_obs < level).length;
       return [
         ['Points', r.n_points],
         ['Excluded', points.length ? `${excluded} of ${points.length} (${percent(level)})` : null],
-        ['Failed', r.n_failed ? `${r.n_failed}: ${(r.failed || []).slice(0, 3).join(', ')}${r.n_failed > 3 ? '…' : ''}` : 0],
+        [
+          'Failed',
+          r.n_failed ? `${r.n_failed}: ${(r.failed || []).slice(0, 3).join(', ')}${r.n_failed > 3 ? '…' : ''}` : 0
+        ],
         ['Cached', r.n_cached],
         ['Contours', Array.isArray(r.contours) ? r.contours.length : null],
         ['Ran on', r.executor ? `${r.executor}${r.workers > 0 ? `, ${r.workers} workers` : ''}` : null]
@@ -64,7 +67,10 @@ export function summaryEntries(kind, result) {
     }
     case 'fit.mle':
       return [
-        [`${r.poi || 'POI'} best fit`, Number.isFinite(r.poi_bestfit) ? `${num(r.poi_bestfit)} ± ${num(r.poi_uncertainty)}` : null],
+        [
+          `${r.poi || 'POI'} best fit`,
+          Number.isFinite(r.poi_bestfit) ? `${num(r.poi_bestfit)} ± ${num(r.poi_uncertainty)}` : null
+        ],
         ['−2 ln L', num(r.twice_nll)],
         ['Parameters', Array.isArray(r.labels) ? r.labels.length : null],
         ['Pulls', Array.isArray(r.pulls) ? r.pulls.length : null]
@@ -81,14 +87,12 @@ export function headline(kind, result) {
   const r = result || {};
   switch (kind) {
     case 'fit.hypotest':
-      return Number.isFinite(r.CLs_obs)
-        ? `CLs ${num(r.CLs_obs, 3)}${r.CLs_obs < 0.05 ? ' · excluded' : ''}`
-        : '';
+      return Number.isFinite(r.CLs_obs) ? `CLs ${num(r.CLs_obs, 3)}${r.CLs_obs < 0.05 ? ' · excluded' : ''}` : '';
     case 'fit.limit':
       return Number.isFinite(r.obs_limit) ? `${r.poi || 'POI'} < ${num(r.obs_limit, 3)} (${percent(levelOf(r))})` : '';
     case 'fit.scan': {
       const points = Array.isArray(r.points) ? r.points : [];
-      const excluded = points.filter(p => Number.isFinite(p.CLs_obs) && p.CLs_obs < levelOf(r)).length;
+      const excluded = points.filter((p) => Number.isFinite(p.CLs_obs) && p.CLs_obs < levelOf(r)).length;
       return points.length ? `${excluded} of ${points.length} points excluded` : '';
     }
     case 'fit.mle':
@@ -138,7 +142,9 @@ export function notebookCells(job) {
       '# The same result in the FitPanel: its table and plots (and the controls to run it again)',
       'from vrelab.widgets import FitPanel',
       '',
-      params.workspace_id ? `panel = FitPanel(client, workspace=${JSON.stringify(params.workspace_id)})` : 'panel = FitPanel(client)',
+      params.workspace_id
+        ? `panel = FitPanel(client, workspace=${JSON.stringify(params.workspace_id)})`
+        : 'panel = FitPanel(client)',
       'panel.show_result(result, job["kind"])',
       'panel'
     ].join('\n')

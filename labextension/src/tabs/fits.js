@@ -34,7 +34,7 @@ export class FitsTab extends LiveTab {
     this.addClass('jp-vrelab-FitsTab');
     this._app = app;
     this._fileBrowser = fileBrowser;
-    this._jobs = new JobStore(job => FIT_KINDS.includes(job.kind));
+    this._jobs = new JobStore((job) => FIT_KINDS.includes(job.kind));
     this._total = null;
     this._expanded = new Set();
     this._fetching = new Set();
@@ -45,15 +45,10 @@ export class FitsTab extends LiveTab {
     this._count = h('span', { class: 'jp-vrelab-Count' });
     this._list = h('div', { class: 'jp-vrelab-FitJobs' }, placeholder('Loading…'));
     this._footer = h('div', { class: 'jp-vrelab-Footer' });
-    this._form = new FitForm({ onSubmitted: job => this._onSubmitted(job) });
+    this._form = new FitForm({ onSubmitted: (job) => this._onSubmitted(job) });
     this.node.append(
       section('Start a fit', this._form.node),
-      section(
-        h('span', {}, 'Fit jobs ', this._count),
-        this._errors.node,
-        this._streamErrors.node,
-        this._list
-      ),
+      section(h('span', {}, 'Fit jobs ', this._count), this._errors.node, this._streamErrors.node, this._list),
       this._footer
     );
   }
@@ -156,7 +151,14 @@ export class FitsTab extends LiveTab {
       );
     } else {
       const now = Date.now();
-      setChildren(this._list, h('ul', { class: 'jp-vrelab-List', 'aria-label': 'Fit jobs' }, jobs.map(j => this._renderJob(j, now))));
+      setChildren(
+        this._list,
+        h(
+          'ul',
+          { class: 'jp-vrelab-List', 'aria-label': 'Fit jobs' },
+          jobs.map((j) => this._renderJob(j, now))
+        )
+      );
     }
     this._renderFooter();
   }
@@ -202,7 +204,10 @@ export class FitsTab extends LiveTab {
     }
     return h(
       'li',
-      { class: 'jp-vrelab-Item jp-vrelab-Job jp-vrelab-FitJob', dataset: { kind: stateKind(job.state), jobId: job.id, fitKind: job.kind } },
+      {
+        class: 'jp-vrelab-Item jp-vrelab-Job jp-vrelab-FitJob',
+        dataset: { kind: stateKind(job.state), jobId: job.id, fitKind: job.kind }
+      },
       h(
         'button',
         {
