@@ -79,7 +79,13 @@ def test_a_cls_test_started_from_the_tab_shows_its_result_inline(lab_page, clien
     assert job["params"]["patch"] == PATCH and job["params"]["workspace_id"] == workspace["id"]
     assert job["params"]["fix_shapesys_tau_above"] == 1e8 and job["params"]["poi_value"] == 1.0
     item = page.locator(f".jp-vrelab-FitJob[data-job-id='{job_id}']")
-    assert item.locator(".jp-vrelab-RowButton").get_attribute("aria-expanded") == "true"
+    # opened by the tab itself once the server took it (the stream may show it a moment earlier)
+    page.wait_for_function(
+        "(id) => { const b = document.querySelector(`.jp-vrelab-FitJob[data-job-id='${id}'] .jp-vrelab-RowButton`);"
+        " return !!b && b.getAttribute('aria-expanded') === 'true'; }",
+        arg=job_id,
+        timeout=30_000,
+    )
     page.wait_for_function(
         f"document.querySelector(\".jp-vrelab-FitJob[data-job-id='{job_id}']\").dataset.kind === 'ok'",
         timeout=120_000,

@@ -70,6 +70,7 @@ export class FitsTab extends LiveTab {
   _onSubmitted(job) {
     this._expanded.add(job.id); // its progress, then its result, open
     this._onJob(job);
+    this._render(); // the stream may have brought the job first: draw it open now
   }
 
   async _load() {
