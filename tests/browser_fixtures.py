@@ -169,3 +169,68 @@ def wait_for_text(page, selector: str, text: str, timeout: float = 30_000) -> No
         arg=[selector, text],
         timeout=timeout,
     )
+
+
+# ------------------------------------------------------------------ layout checks
+SIDEBAR_WIDTHS = {"default": None, "narrow": 200}  # px; None: as JupyterLab opens it (250 px)
+
+# a function of the root element (its leading comment dropped: Playwright calls what starts with "(root) =>")
+_LAYOUT_PROBLEMS = "\n".join(
+    line
+    for line in (Path(__file__).parent / "browser" / "layout_problems.js").read_text().splitlines()
+    if not line.startswith("//")
+)
+
+
+def layout_problems(page, selector: str) -> list[str]:
+    """What is cramped in the element ``selector``, measured in the page: text or fields that are
+    cut, boxes spilling out of it (or making it scroll sideways), text wrapped to 1-2 characters
+    a line. Empty when the layout is fine."""
+    return page.locator(selector).first.evaluate(_LAYOUT_PROBLEMS)
+
+
+def layout_problems_in(locator) -> list[str]:
+    """``layout_problems`` of one element found by a Playwright locator."""
+    return locator.evaluate(_LAYOUT_PROBLEMS)
+
+
+def set_sidebar_width(page, width: int | None) -> None:
+    """Make the left area (the vrelab sidebar) ``width`` px wide; None leaves JupyterLab's default.
+
+    JupyterLab keeps side panels at least ``--jp-sidebar-min-width`` (250 px) wide, the default
+    too; a narrower panel is what a user with a smaller minimum (custom CSS, a theme) gets, so the
+    minimum is lowered to ``width`` first, as such CSS would."""
+    if width is None:
+        return
+    page.evaluate(
+        """(w) => {
+          const style = document.createElement('style');
+          style.textContent = `:root { --jp-sidebar-min-width: ${w}px; }
+            #jp-left-stack, #jp-left-stack > .lm-Widget { min-width: ${w}px !important; }`;
+          document.head.append(style);
+          const split = window.jupyterapp.shell._hsplitPanel;
+          for (const child of split.widgets) {
+            child.fit(); // Lumino re-reads the min-width it caches
+          }
+          split.fit();
+          const total = split.node.getBoundingClientRect().width;
+          const sizes = split.relativeSizes();
+          const left = (w + 1) / total;
+          split.setRelativeSizes([left, 1 - left - sizes[2], sizes[2]]);
+          split.fit();
+          for (const widget of window.jupyterapp.shell.widgets('left')) {
+            if (widget.id === 'vrelab-sidebar' && widget.parent) {
+              widget.parent.fit(); // the stack lays the sidebar out at its new width
+              widget.parent.update();
+            }
+          }
+          window.dispatchEvent(new Event('resize'));
+        }""",
+        width,
+    )
+    page.wait_for_function(
+        "(w) => Math.abs(document.querySelector('#vrelab-sidebar').getBoundingClientRect().width - w) <= 3",
+        arg=width,
+        timeout=10_000,
+    )
+    page.wait_for_timeout(200)  # the tabs lay out at the new width

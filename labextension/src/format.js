@@ -77,7 +77,11 @@ export function progressFraction(progress) {
   return Math.min(1, Math.max(0, done / total));
 }
 
-/** Bytes as "1.2 MB" (decimal units, as Rucio shows them); "" when unknown. */
+/**
+ * Bytes as "1.2 MB": decimal units (powers of 1000) with one decimal, as
+ * Rucio, the CLI and the widgets show them (vrelab.units.format_bytes);
+ * "" when unknown.
+ */
 export function formatBytes(value) {
   const n = Number(value);
   if (value === null || value === undefined || value === '' || !Number.isFinite(n)) {
@@ -90,7 +94,7 @@ export function formatBytes(value) {
     v /= 1000;
     i += 1;
   }
-  return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+  return i === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** A number for people: up to 4 significant digits, exponent form when tiny or huge. */

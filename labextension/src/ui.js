@@ -111,9 +111,9 @@ export function facts(entries, { label } = {}) {
   );
 }
 
-/** A grey, italic one-liner (loading, nothing found...). */
-export function placeholder(text) {
-  return h('div', { class: 'jp-vrelab-Placeholder' }, text);
+/** A grey, italic one-liner (loading, nothing found...): text, or text and nodes. */
+export function placeholder(content) {
+  return h('div', { class: 'jp-vrelab-Placeholder' }, content);
 }
 
 /** A notice in the panel (info by default, or `warn`/`ok`). */

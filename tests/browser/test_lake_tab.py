@@ -3,6 +3,8 @@ details with replicas and rules, a download into the file browser's folder, and 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from browser_fixtures import (
@@ -132,10 +134,10 @@ def test_make_available_on_an_rse_and_a_refused_rule(lab_page, lake_sandbox):
     page.locator(f".jp-vrelab-DID[data-did='{lake_sandbox.did}'] button").click()
     page.wait_for_selector(".jp-vrelab-Rule", timeout=30_000)
     assert page.locator(".jp-vrelab-Rule").count() == 1  # the sandbox's own rule on LAPP-SCRATCHDISK
-    rse = page.locator(".jp-vrelab-Details select[aria-label='RSE']")
-    page.wait_for_function(
-        "document.querySelectorAll(\".jp-vrelab-Details select[aria-label='RSE'] option\").length >= 3"
-    )
+    rse = page.locator(".jp-vrelab-Details").get_by_label("Make available on the RSE")
+    page.wait_for_function("document.querySelectorAll('#jp-vrelab-rule-rse option').length >= 3")
+    # the free space of your quota there is said under the choice, not squeezed into it
+    assert "free there" in page.locator(".jp-vrelab-RuleForm .jp-vrelab-Hint").first.inner_text()
     make = page.locator(".jp-vrelab-Details .jp-vrelab-Button", has_text="Make available")
 
     # the same rule again: Rucio refuses it, the panel says why
@@ -147,7 +149,7 @@ def test_make_available_on_an_rse_and_a_refused_rule(lab_page, lake_sandbox):
 
     # a new rule with a lifetime: listed with its state and expiry
     rse.select_option("NAPOLI-DISK")
-    page.locator(".jp-vrelab-Details input[aria-label='Lifetime in days']").fill("2")
+    page.locator(".jp-vrelab-Details").get_by_label("Lifetime in days").fill("2")
     make.click()
     new_rule = page.locator(".jp-vrelab-Rule", has_text="NAPOLI-DISK")
     new_rule.wait_for(timeout=30_000)
@@ -157,3 +159,27 @@ def test_make_available_on_an_rse_and_a_refused_rule(lab_page, lake_sandbox):
     rules = lake_sandbox.client.list_did_rules(lake_sandbox.scope, lake_sandbox.dataset)
     assert sorted(r["rse_expression"] for r in rules) == ["LAPP-SCRATCHDISK", "NAPOLI-DISK"]
     assert_no_console_errors(page, expected_failures=("409 POST",))
+
+
+def test_a_search_the_server_refuses_shows_the_servers_message(lab_page):
+    """An error answer (the server names an unknown scope with a 404) is shown as the server wrote
+    it, never as "Nothing matches"."""
+    page = lab_page
+    message = "The scope 'NOSCOPE' does not exist on this instance."
+    # the sidebar's side of it: answer this one search as the server does for an unknown scope
+    page.route(
+        "**/vrelab/api/v1/lake/instances/*/dids?*pattern=NOSCOPE*",
+        lambda route: route.fulfill(
+            status=404,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "not_found", "message": message, "details": {"scope": "NOSCOPE"}}}),
+        ),
+    )
+    open_tab(page, "lake")
+    page.wait_for_selector(".jp-vrelab-Login[data-state='in']", timeout=30_000)
+    _search(page, "NOSCOPE:*")
+    error = page.locator(".jp-vrelab-LakeTab .jp-vrelab-Error")
+    error.wait_for(timeout=30_000)
+    assert message in error.inner_text() and "HTTP 404" in error.inner_text()
+    assert "Nothing matches" not in page.locator(".jp-vrelab-Results").inner_text()
+    assert_no_console_errors(page, expected_failures=("404 GET",))

@@ -90,7 +90,13 @@ def test_the_data_lake_tour_runs_and_its_browser_searches_and_shows_a_dataset(la
     )
     texts = results.locator("option").all_text_contents()
     results.select_option(index=next(i for i, t in enumerate(texts) if "GamGam.data" in t))
-    page.wait_for_function("(el) => el.textContent.includes('LAPP-DISK')", arg=browser.element_handle(), timeout=60_000)
+    # the details of the dataset (its name as their heading, its replicas), not the RSE choices' names
+    page.wait_for_function(
+        "(el) => [...el.querySelectorAll('h4')].some(h => h.textContent === 'ATLAS_OD_EDU:GamGam.data')"
+        " && el.textContent.includes('Replicas per RSE')",
+        arg=browser.element_handle(),
+        timeout=60_000,
+    )
     assert "ATLAS_OD_EDU:GamGam.data" in (browser.text_content() or "")
     save_screenshot(page, "school-notebook-data-lake-browser")
     assert_no_console_errors(page)

@@ -20,6 +20,27 @@ _STYLE = {
 }
 
 
+# every label shown whole (ipywidgets cuts descriptions at 80 px by default)
+LABEL = {"description_width": "initial"}
+
+
+def wrap_row(*children: widgets.Widget) -> widgets.HBox:
+    """A row of controls that wraps onto the next line when the notebook is narrow."""
+    return widgets.HBox(list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+
+
+# the whole width of a box, less the margins ipywidgets gives every control
+FULL = "calc(100% - 2 * var(--jp-widgets-margin, 2px))"
+
+
+def sized(size: str, *, grow: bool = False, **more: str) -> widgets.Layout:
+    """A control ``size`` wide (CSS), or at least that wide and growing to fill its row (``grow``),
+    never wider than its box."""
+    if grow:
+        return widgets.Layout(flex="1 1 auto", min_width=f"min({size}, {FULL})", max_width=FULL, **more)
+    return widgets.Layout(width=size, max_width=FULL, **more)
+
+
 def describe_error(error: BaseException | str) -> str:
     """One readable sentence for an error: the server's message, never a traceback."""
     if isinstance(error, str):

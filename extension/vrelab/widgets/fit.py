@@ -28,7 +28,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..errors import BadRequest, VRELabError
-from .common import ErrorBanner, JobProgress
+from .common import LABEL, ErrorBanner, JobProgress, sized, wrap_row
 
 __all__ = ["FitPanel"]
 
@@ -189,45 +189,81 @@ class FitPanel(widgets.VBox):
         self.banner = ErrorBanner()
         self.title = widgets.HTML("<b>Likelihood fits</b>")
         # workspace: choose, refresh, add
-        self.workspace = widgets.Dropdown(description="Workspace", options=[], layout=widgets.Layout(width="60%"))
-        self.refresh_button = widgets.Button(icon="refresh", tooltip="List the stored workspaces again")
+        self.workspace = widgets.Dropdown(
+            description="Workspace", options=[], style=LABEL, layout=sized("20em", grow=True)
+        )
+        self.refresh_button = widgets.Button(
+            icon="refresh", tooltip="List the stored workspaces again", layout=sized("auto")
+        )
         self.source = widgets.Text(
             description="Add",
-            placeholder="path inside the server's root: a folder, a workspace .json or a HEPData .tar.gz",
-            layout=widgets.Layout(width="60%"),
+            placeholder="a path in the server's root",
+            tooltip="A folder (BkgOnly.json + patchset.json), a workspace .json or a HEPData .tar.gz",
+            style=LABEL,
+            layout=sized("18em", grow=True),
         )
-        self.region = widgets.Text(placeholder="region (archives with several)", layout=widgets.Layout(width="20%"))
-        self.add_button = widgets.Button(description="Add", tooltip="Store this workspace on the server")
+        self.region = widgets.Text(
+            description="Region",
+            placeholder="(optional)",
+            tooltip="The likelihood to take from an archive that holds several",
+            style=LABEL,
+            layout=sized("14em"),
+        )
+        self.add_button = widgets.Button(
+            description="Add", tooltip="Store this workspace on the server", layout=sized("auto")
+        )
         self.info = widgets.HTML()
-        self.patch = widgets.Dropdown(description="Patch", options=[NO_PATCH], layout=widgets.Layout(width="60%"))
-        # what to run, and how
-        self.action = widgets.ToggleButtons(options=list(ACTIONS), value="fit.hypotest", description="Run")
-        self.poi_value = widgets.FloatText(value=1.0, description="POI value")
-        self.test_stat = widgets.Dropdown(options=["qtilde", "q"], value="qtilde", description="Test stat.")
-        self.calctype = widgets.Dropdown(options=["asymptotics", "toybased"], value="asymptotics", description="Calc.")
-        self.ntoys = widgets.IntText(value=1000, description="Toys")
-        self.backend = widgets.Dropdown(options=["numpy", "jax"], value="numpy", description="Backend")
-        self.fix_tau = widgets.Text(
-            description="Fix γ τ >", placeholder="e.g. 1e8", tooltip="Fix shapesys gammas whose tau exceeds this"
+        self.patch = widgets.Dropdown(
+            description="Patch", options=[NO_PATCH], style=LABEL, layout=sized("20em", grow=True)
         )
+        # what to run, and how
+        self.action = widgets.ToggleButtons(options=list(ACTIONS), value="fit.hypotest", description="Run", style=LABEL)
+        self.poi_value = widgets.FloatText(value=1.0, description="POI value", style=LABEL, layout=sized("14em"))
+        self.test_stat = widgets.Dropdown(
+            options=["qtilde", "q"], value="qtilde", description="Test statistic", style=LABEL, layout=sized("14em")
+        )
+        self.calctype = widgets.Dropdown(
+            options=["asymptotics", "toybased"], value="asymptotics", description="Calculator", style=LABEL,
+            layout=sized("17em"),
+        )  # fmt: skip
+        self.ntoys = widgets.IntText(value=1000, description="Toys", style=LABEL, layout=sized("12em"))
+        self.backend = widgets.Dropdown(
+            options=["numpy", "jax"], value="numpy", description="Backend", style=LABEL, layout=sized("12em")
+        )
+        self.fix_tau = widgets.Text(
+            description="Fix γ with τ >", placeholder="e.g. 1e8", tooltip="Fix shapesys gammas whose tau exceeds this",
+            style=LABEL, layout=sized("15em"),
+        )  # fmt: skip
         # empty: the server's default (the POI's bounds), so the request matches the CLI's and the client's
-        self.limit_start = widgets.Text(description="POI from", placeholder="its lower bound")
-        self.limit_stop = widgets.Text(description="to", placeholder="its upper bound")
-        self.limit_steps = widgets.IntText(value=0, description="steps", tooltip="0: root finding (toms748)")
-        self.level = widgets.FloatText(value=0.05, description="CLs level")
-        self.workers = widgets.IntText(value=0, description="Workers", tooltip="0: the server's default")
-        self.contour_axes = widgets.Text(description="Contour axes", placeholder="e.g. mn2,mn1")
-        self.common_box = widgets.HBox([self.test_stat, self.calctype, self.backend, self.fix_tau])
-        self.toys_box = widgets.HBox([self.ntoys])
-        self.poi_box = widgets.HBox([self.poi_value])
-        self.limit_box = widgets.HBox([self.limit_start, self.limit_stop, self.limit_steps, self.level])
-        self.scan_box = widgets.HBox([self.workers, self.contour_axes])
+        self.limit_start = widgets.Text(
+            description="POI from", placeholder="its lower bound", style=LABEL, layout=sized("14em")
+        )
+        self.limit_stop = widgets.Text(
+            description="to", placeholder="its upper bound", style=LABEL, layout=sized("12em")
+        )
+        self.limit_steps = widgets.IntText(
+            value=0, description="steps", tooltip="0: root finding (toms748)", style=LABEL, layout=sized("9em")
+        )
+        self.level = widgets.FloatText(value=0.05, description="CLs level", style=LABEL, layout=sized("12em"))
+        self.workers = widgets.IntText(
+            value=0, description="Workers", tooltip="0: the server's default", style=LABEL, layout=sized("10em")
+        )
+        self.contour_axes = widgets.Text(
+            description="Contour axes", placeholder="e.g. mn2,mn1", style=LABEL, layout=sized("18em")
+        )
+        self.common_box = wrap_row(self.test_stat, self.calctype, self.backend, self.fix_tau)
+        self.toys_box = wrap_row(self.ntoys)
+        self.poi_box = wrap_row(self.poi_value)
+        self.limit_box = wrap_row(self.limit_start, self.limit_stop, self.limit_steps, self.level)
+        self.scan_box = wrap_row(self.workers, self.contour_axes)
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
         self.progress_box = widgets.VBox()
         # results
         self.table = widgets.HTML()
-        self.plot_choice = widgets.Dropdown(description="Plot", options=[], layout=widgets.Layout(width="60%"))
+        self.plot_choice = widgets.Dropdown(
+            description="Plot", options=[], style=LABEL, layout=sized("18em", grow=True)
+        )
         self.plot_output = widgets.Output()
         self.result: dict[str, Any] | None = None
         self.result_kind: str | None = None
@@ -243,8 +279,8 @@ class FitPanel(widgets.VBox):
             children=[
                 self.title,
                 self.banner,
-                widgets.HBox([self.workspace, self.refresh_button]),
-                widgets.HBox([self.source, self.region, self.add_button]),
+                wrap_row(self.workspace, self.refresh_button),
+                wrap_row(self.source, self.region, self.add_button),
                 self.info,
                 self.patch,
                 self.action,
@@ -253,7 +289,7 @@ class FitPanel(widgets.VBox):
                 self.scan_box,
                 self.common_box,
                 self.toys_box,
-                widgets.HBox([self.run_button, self.cancel_button]),
+                wrap_row(self.run_button, self.cancel_button),
                 self.progress_box,
                 self.table,
                 self.plot_choice,
@@ -290,10 +326,7 @@ class FitPanel(widgets.VBox):
         self._need_client()
         stored = _every(self.client.fit.workspaces, "workspaces")
         current = self.workspace.value
-        options = [
-            (f"{w['name']} — {w['id'][:10]} ({w['n_channels']} channels, {w['n_patches']} patches)", w["id"])
-            for w in stored
-        ]
+        options = [(f"{w['name']} · {w['id'][:8]} · {w['n_patches']} patches", w["id"]) for w in stored]
         self.workspace.options = options
         ids = [value for _, value in options]
         self.workspace.value = current if current in ids else (ids[0] if ids else None)

@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..units import format_bytes
-from .common import ErrorBanner, JobProgress
+from .common import FULL, LABEL, ErrorBanner, JobProgress, sized, wrap_row
 
 PAGE = 20
 TYPES = ("all", "container", "dataset", "file", "collection")
@@ -50,53 +50,82 @@ class DataLakeBrowser(widgets.VBox):
         self.error = ErrorBanner()
         self.info = ErrorBanner()
         # identity
-        self.instance = widgets.Dropdown(description="Instance", layout=widgets.Layout(width="320px"))
-        self.identity = widgets.HTML()
-        self.account = widgets.Text(placeholder="account", layout=widgets.Layout(width="160px"))
-        self.password = widgets.Password(placeholder="password", layout=widgets.Layout(width="160px"))
+        self.instance = widgets.Dropdown(description="Instance", style=LABEL, layout=sized("24em", grow=True))
+        self.identity = widgets.HTML(layout=sized("16em", grow=True))
+        self.account = widgets.Text(description="Account", style=LABEL, layout=sized("14em"))
+        self.password = widgets.Password(description="Password", style=LABEL, layout=sized("14em"))
         self.login_button = widgets.Button(description="Log in", icon="sign-in")
-        self.login_box = widgets.HBox([self.account, self.password, self.login_button])
+        self.login_box = wrap_row(self.account, self.password, self.login_button)
         # search
         self.pattern = widgets.Text(
-            placeholder="scope:name*, e.g. ATLAS_OD_EDU:*", layout=widgets.Layout(width="320px")
+            description="DIDs",
+            placeholder="scope:name*, e.g. ATLAS_OD_EDU:*",
+            style=LABEL,
+            layout=sized("22em", grow=True),
         )
         self.did_type = widgets.Dropdown(
-            options=TYPES, value="all", description="Type", layout=widgets.Layout(width="180px")
+            options=TYPES, value="all", description="Type", style=LABEL, layout=sized("12em")
         )
         self.filters = widgets.Text(
-            placeholder="filters, e.g. dsid=343981,events>=100", layout=widgets.Layout(width="260px")
+            description="Filters",
+            placeholder="e.g. dsid=343981,events>=100",
+            style=LABEL,
+            layout=sized("20em", grow=True),
         )
         self.search_button = widgets.Button(description="Search", icon="search", button_style="primary")
-        self.results = widgets.Select(options=[], rows=10, layout=widgets.Layout(width="100%"))
-        self.prev_button = widgets.Button(description="◀ Previous", disabled=True)
-        self.next_button = widgets.Button(description="Next ▶", disabled=True)
+        self.results = widgets.Select(options=[], rows=10, layout=sized(FULL))
+        self.prev_button = widgets.Button(description="◀ Previous", disabled=True, layout=sized("auto"))
+        self.next_button = widgets.Button(description="Next ▶", disabled=True, layout=sized("auto"))
         self.page_label = widgets.HTML()
         # details
         self.details = widgets.HTML()
         # actions
-        self.dest = widgets.Text(placeholder="folder in your home (default data/<scope>)", description="Into")
+        self.dest = widgets.Text(
+            placeholder="data/<scope>",
+            description="Into folder",
+            tooltip="A folder in your home (default data/<scope>)",
+            style=LABEL,
+            layout=sized("20em", grow=True),
+        )
         self.download_button = widgets.Button(description="Download", icon="download", disabled=True)
-        self.rse = widgets.Dropdown(description="RSE", layout=widgets.Layout(width="260px"))
+        self.rse = widgets.Dropdown(description="RSE", style=LABEL, layout=sized("22em", grow=True))
         self.lifetime_days = widgets.BoundedFloatText(
-            value=7, min=0, max=36500, description="Days", layout=widgets.Layout(width="180px")
+            value=7, min=0, max=36500, description="Lifetime (days)", style=LABEL, layout=sized("14em")
         )
         self.available_button = widgets.Button(description="Make available", icon="copy", disabled=True)
-        self.upload_files = widgets.Text(placeholder="files in your home, comma-separated", description="Files")
-        self.upload_scope = widgets.Text(placeholder="user.<account>", description="Scope")
-        self.upload_rse = widgets.Dropdown(description="To RSE", layout=widgets.Layout(width="260px"))
-        self.upload_dataset = widgets.Text(placeholder="(optional)", description="Dataset")
-        self.upload_lifetime = widgets.BoundedIntText(value=0, min=0, max=36500 * 86400, description="Lifetime s")
+        self.upload_files = widgets.Text(
+            placeholder="a.root, b.root",
+            description="Files",
+            tooltip="Files in your home, comma-separated",
+            style=LABEL,
+            layout=sized("20em", grow=True),
+        )
+        self.upload_scope = widgets.Text(
+            placeholder="user.<account>", description="Scope", style=LABEL, layout=sized("16em")
+        )
+        self.upload_rse = widgets.Dropdown(description="To RSE", style=LABEL, layout=sized("22em", grow=True))
+        self.upload_dataset = widgets.Text(
+            placeholder="(optional)", description="Dataset", style=LABEL, layout=sized("16em")
+        )
+        self.upload_lifetime = widgets.BoundedIntText(
+            value=0,
+            min=0,
+            max=36500 * 86400,
+            description="Lifetime (seconds, 0: none)",
+            style=LABEL,
+            layout=sized("18em"),
+        )
         self.upload_button = widgets.Button(description="Upload", icon="upload")
         self.progress = widgets.VBox()
         actions = widgets.Tab(
             children=[
-                widgets.HBox([self.dest, self.download_button]),
-                widgets.HBox([self.rse, self.lifetime_days, self.available_button]),
+                wrap_row(self.dest, self.download_button),
+                wrap_row(self.rse, self.lifetime_days, self.available_button),
                 widgets.VBox(
                     [
-                        widgets.HBox([self.upload_files, self.upload_scope]),
-                        widgets.HBox([self.upload_rse, self.upload_dataset]),
-                        widgets.HBox([self.upload_lifetime, self.upload_button]),
+                        wrap_row(self.upload_files, self.upload_scope),
+                        wrap_row(self.upload_rse, self.upload_dataset),
+                        wrap_row(self.upload_lifetime, self.upload_button),
                     ]
                 ),
             ]
@@ -108,11 +137,11 @@ class DataLakeBrowser(widgets.VBox):
             children=[
                 self.error,
                 self.info,
-                widgets.HBox([self.instance, self.identity]),
+                wrap_row(self.instance, self.identity),
                 self.login_box,
-                widgets.HBox([self.pattern, self.did_type, self.filters, self.search_button]),
+                wrap_row(self.pattern, self.did_type, self.filters, self.search_button),
                 self.results,
-                widgets.HBox([self.prev_button, self.page_label, self.next_button]),
+                wrap_row(self.prev_button, self.page_label, self.next_button),
                 self.details,
                 actions,
                 self.progress,
@@ -211,9 +240,8 @@ class DataLakeBrowser(widgets.VBox):
                 instance=self._name(),
             )
             self.offset, self.page = offset, page
-            self.results.options = [
-                (f"{(r['type'] or '?'):<9}  {r['did']}  {format_bytes(r['bytes'])}", r["did"]) for r in page["items"]
-            ]
+            # one scope is searched at a time (it is in the search box): each line names the DID in it
+            self.results.options = [(self._result_label(r), r["did"]) for r in page["items"]]
             self.results.value = None
             self.prev_button.disabled = offset == 0
             self.next_button.disabled = not page["has_more"]
@@ -223,6 +251,11 @@ class DataLakeBrowser(widgets.VBox):
             return page
 
         return self._guard(run)
+
+    @staticmethod
+    def _result_label(item: dict[str, Any]) -> str:
+        name = item["did"].partition(":")[2] or item["did"]
+        return f"{name} · {(item['type'] or '?').lower()} · {format_bytes(item['bytes'])}"
 
     def next_page(self) -> dict[str, Any] | None:
         return self.search(self.offset + self.page_size) if self.page.get("has_more") else None

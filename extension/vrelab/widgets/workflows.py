@@ -24,7 +24,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..errors import BadRequest, VRELabError
-from .common import ErrorBanner, JobProgress
+from .common import FULL, LABEL, ErrorBanner, JobProgress, sized, wrap_row
 
 __all__ = ["WorkflowPanel"]
 
@@ -93,29 +93,34 @@ class WorkflowPanel(widgets.VBox):
         self._done.set()
 
         self.banner = ErrorBanner()
-        self.path = widgets.Text(value=path, placeholder="analysis/reana.yaml (inside your home folder)",
-                                 description="Spec file", layout=widgets.Layout(width="60%"))  # fmt: skip
+        self.path = widgets.Text(value=path, placeholder="analysis/reana.yaml", description="Spec file",
+                                 tooltip="A reana.yaml (or DAG) file inside your home folder", style=LABEL,
+                                 layout=sized("22em", grow=True))  # fmt: skip
         self.load_button = widgets.Button(description="Load", tooltip="Read the spec file from the server")
         self.spec = widgets.Textarea(value=spec, placeholder="reana.yaml, or the DAG form (steps: ...)",
-                                     layout=widgets.Layout(width="100%", height="220px"))  # fmt: skip
-        self.parameters = widgets.Textarea(placeholder="name=value, one per line",
-                                           layout=widgets.Layout(width="40%", height="60px"),
+                                     layout=sized(FULL, height="220px"))  # fmt: skip
+        self.parameters = widgets.Textarea(placeholder="name=value, one per line", style=LABEL,
+                                           layout=widgets.Layout(flex="1 1 auto", min_width="18em", height="60px"),
                                            description="Parameters")  # fmt: skip
         try:
             backends = self.api.backends()
         except VRELabError as exc:
             backends = ["local"]
             self.banner.show(exc)
-        self.backend = widgets.Dropdown(options=backends or ["local"], description="Backend")
+        self.backend = widgets.Dropdown(
+            options=backends or ["local"], description="Backend", style=LABEL, layout=sized("14em")
+        )
         self.validate_button = widgets.Button(description="Validate", icon="check")
         self.submit_button = widgets.Button(description="Submit", button_style="primary", icon="play")
         self.stop_button = widgets.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
         self.progress_box = widgets.VBox()
         self.steps = widgets.HTML()
-        self.log_choice = widgets.Dropdown(options=[WORKFLOW_LOG], description="Log of")
+        self.log_choice = widgets.Dropdown(
+            options=[WORKFLOW_LOG], description="Log of", style=LABEL, layout=sized("18em", grow=True)
+        )
         self.log_refresh = widgets.Button(description="Refresh", icon="refresh")
-        self.log_text = widgets.Textarea(layout=widgets.Layout(width="100%", height="200px"), disabled=True)
-        self.outputs = widgets.Select(options=[], rows=6, layout=widgets.Layout(width="60%"))
+        self.log_text = widgets.Textarea(layout=sized(FULL, height="200px"), disabled=True)
+        self.outputs = widgets.Select(options=[], rows=6, layout=sized("20em", grow=True))
         self.download_button = widgets.Button(description="Download", icon="download")
         self.download_note = widgets.HTML()
 
@@ -129,8 +134,8 @@ class WorkflowPanel(widgets.VBox):
 
         tabs = widgets.Tab(
             children=[
-                widgets.VBox([widgets.HBox([self.log_choice, self.log_refresh]), self.log_text]),
-                widgets.VBox([self.outputs, widgets.HBox([self.download_button, self.download_note])]),
+                widgets.VBox([wrap_row(self.log_choice, self.log_refresh), self.log_text]),
+                widgets.VBox([self.outputs, wrap_row(self.download_button, self.download_note)]),
             ]
         )
         tabs.set_title(0, "Logs")
@@ -138,10 +143,10 @@ class WorkflowPanel(widgets.VBox):
         super().__init__(
             children=[
                 self.banner,
-                widgets.HBox([self.path, self.load_button]),
+                wrap_row(self.path, self.load_button),
                 self.spec,
-                widgets.HBox([self.parameters, widgets.VBox([self.backend, widgets.HBox(
-                    [self.validate_button, self.submit_button, self.stop_button])])]),
+                wrap_row(self.parameters, widgets.VBox([self.backend, wrap_row(
+                    self.validate_button, self.submit_button, self.stop_button)])),
                 self.progress_box,
                 self.steps,
                 tabs,

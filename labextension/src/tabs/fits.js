@@ -1,24 +1,27 @@
 /**
- * The Fits tab: your fit jobs (fit.mle, fit.hypotest, fit.limit, fit.scan)
- * with their state and progress, live from the job stream while the tab is
- * visible; a job's result summarised when it is opened (or as it finishes);
- * and a notebook that loads the result.
+ * The Fits tab: a form that starts a fit, CLs, limit or scan on a stored
+ * workspace (fit-form.js), and your fit jobs (fit.mle, fit.hypotest,
+ * fit.limit, fit.scan) with their state, progress and headline number, live
+ * from the job stream while the tab is visible. A job opened (or finishing)
+ * shows a compact summary and a small plot of its result (fit-plot.js), and
+ * "Open in a notebook" makes a notebook that shows the same result through
+ * the client and the FitPanel widget.
  */
-import { Widget } from '@lumino/widgets';
-
 import { requestAPI } from '../api.js';
 import { h, setChildren } from '../dom.js';
 import { formatAge, formatDateTime } from '../format.js';
 import { cancelJob, getJob, isFinished, JobStore } from '../jobs.js';
+import { LiveTab } from '../live-tab.js';
 import { currentFolder, openNotebookWith } from '../notebook.js';
-import { JobStream } from '../stream.js';
 import { button, ErrorSlot, jobHeader, placeholder, renderProgress, section, stateKind } from '../ui.js';
-import { notebookCells, renderSummary } from './fit-summary.js';
+import { FitForm } from './fit-form.js';
+import { plotResult } from './fit-plot.js';
+import { headline, notebookCells, renderSummary } from './fit-summary.js';
 
 export const FIT_KINDS = ['fit.mle', 'fit.hypotest', 'fit.limit', 'fit.scan'];
 const LIMIT = 20;
 
-export class FitsTab extends Widget {
+export class FitsTab extends LiveTab {
   /**
    * @param {object} context
    * @param {object} context.app - the JupyterFrontEnd (for "open in notebook")
@@ -31,80 +34,47 @@ export class FitsTab extends Widget {
     this.addClass('jp-vrelab-FitsTab');
     this._app = app;
     this._fileBrowser = fileBrowser;
-    this._jobs = new JobStore(job => FIT_KINDS.includes(job.kind));
+    this._jobs = new JobStore((job) => FIT_KINDS.includes(job.kind));
     this._total = null;
     this._expanded = new Set();
     this._fetching = new Set();
+    this._fetchFailed = new Set(); // not asked again until the next reload
     this._itemErrors = new Map(); // job id -> ErrorSlot
-    this._live = false;
-    this._stream = new JobStream({
-      onJob: job => this._onJob(job),
-      onConnect: () => {
-        this._live = true;
-        void this._load();
-      },
-      onError: err => {
-        this._live = !err;
-        this._streamErrors.show(err);
-        this._renderFooter();
-      }
-    });
-
     this._errors = new ErrorSlot();
     this._streamErrors = new ErrorSlot();
     this._count = h('span', { class: 'jp-vrelab-Count' });
     this._list = h('div', { class: 'jp-vrelab-FitJobs' }, placeholder('Loading…'));
     this._footer = h('div', { class: 'jp-vrelab-Footer' });
+    this._form = new FitForm({ onSubmitted: (job) => this._onSubmitted(job) });
     this.node.append(
-      section(
-        h('span', {}, 'Fit jobs ', this._count),
-        this._errors.node,
-        this._streamErrors.node,
-        this._list
-      ),
+      section('Start a fit', this._form.node),
+      section(h('span', {}, 'Fit jobs ', this._count), this._errors.node, this._streamErrors.node, this._list),
       this._footer
     );
-    this._onVisibility = () => this._syncStream();
   }
 
-  dispose() {
-    if (this.isDisposed) {
-      return;
-    }
-    this._stream.stop();
-    document.removeEventListener('visibilitychange', this._onVisibility);
-    super.dispose();
+  /** Shown, refreshed or reconnected: the stored workspaces and the jobs. */
+  reload() {
+    return Promise.all([this._form.load(), this._load()]);
   }
 
-  onAfterShow(msg) {
-    super.onAfterShow(msg);
-    document.addEventListener('visibilitychange', this._onVisibility);
-    this._syncStream();
+  onJob(job) {
+    this._onJob(job);
   }
 
-  onAfterHide(msg) {
-    super.onAfterHide(msg);
-    document.removeEventListener('visibilitychange', this._onVisibility);
-    this._stream.stop();
-    this._live = false;
+  onLiveChange(_live, err) {
+    this._streamErrors.show(err);
     this._renderFooter();
   }
 
-  /** Re-read the list now (the refresh button). */
-  refresh() {
-    return this._load();
-  }
-
-  _syncStream() {
-    if (this.isVisible && !document.hidden) {
-      this._stream.start(); // its onConnect reads the list
-    } else {
-      this._stream.stop();
-      this._live = false;
-    }
+  _onSubmitted(job) {
+    this._expanded.add(job.id); // its progress, then its result, open
+    this._onJob(job);
+    this._render(); // the stream may have brought the job first: draw it open now
   }
 
   async _load() {
+    this._fetchFailed.clear();
     try {
       const answer = await requestAPI('jobs', { query: { kind: FIT_KINDS.join(','), limit: LIMIT } });
       this._jobs.reset(answer.jobs || []);
@@ -134,7 +104,7 @@ export class FitsTab extends Widget {
   }
 
   async _fetchResult(id) {
-    if (this._fetching.has(id)) {
+    if (this._fetching.has(id) || this._fetchFailed.has(id)) {
       return;
     }
     this._fetching.add(id);
@@ -143,6 +113,7 @@ export class FitsTab extends Widget {
       this._jobs.update(full);
       this._slot(id).clear();
     } catch (err) {
+      this._fetchFailed.add(id);
       this._slot(id).show(err);
     } finally {
       this._fetching.delete(id);
@@ -176,35 +147,44 @@ export class FitsTab extends Widget {
       setChildren(
         this._list,
         placeholder(
-          'No fit jobs yet. Start one from a notebook (vrelab.client.Client().fit, the FitPanel widget) or `vrelab fit`.'
+          'No fit jobs yet. Start one above, from a notebook (Client().fit, the FitPanel widget) or with `vrelab fit`.'
         )
       );
     } else {
       const now = Date.now();
-      setChildren(this._list, h('ul', { class: 'jp-vrelab-List', 'aria-label': 'Fit jobs' }, jobs.map(j => this._renderJob(j, now))));
+      setChildren(
+        this._list,
+        h(
+          'ul',
+          { class: 'jp-vrelab-List', 'aria-label': 'Fit jobs' },
+          jobs.map((j) => this._renderJob(j, now))
+        )
+      );
     }
     this._renderFooter();
   }
 
   _renderFooter() {
-    this._footer.textContent = this._live ? 'Live: updates as jobs change.' : '';
+    this._footer.textContent = this.live ? 'Live: updates as jobs change.' : '';
   }
 
   _renderJob(job, now) {
     const open = this._expanded.has(job.id);
-    if (open && job.state === 'succeeded' && job.result === undefined) {
-      void this._fetchResult(job.id);
+    if (job.state === 'succeeded' && job.result === undefined) {
+      void this._fetchResult(job.id); // for its headline, and its summary once opened
     }
+    const head = job.state === 'succeeded' && job.result !== undefined ? headline(job.kind, job.result) : '';
     const progress = job.progress || {};
     const failure = job.error && job.error.message;
     const label = job.title || job.kind;
     const created = job.created ? formatAge(job.created, now) : '';
     const actions = [];
-    if (job.state === 'succeeded') {
+    if (job.state === 'succeeded' && open) {
       actions.push(
-        button('Open in notebook', () => this._openNotebook(job), {
+        button('Open in a notebook', () => this._openNotebook(job), {
           kind: 'small',
-          title: 'A new notebook with a cell that loads this result'
+          className: 'jp-vrelab-OpenNotebook',
+          title: 'A new notebook whose cells show this result with the client and the FitPanel'
         })
       );
     }
@@ -225,7 +205,10 @@ export class FitsTab extends Widget {
     }
     return h(
       'li',
-      { class: 'jp-vrelab-Item jp-vrelab-Job jp-vrelab-FitJob', dataset: { kind: stateKind(job.state), jobId: job.id, fitKind: job.kind } },
+      {
+        class: 'jp-vrelab-Item jp-vrelab-Job jp-vrelab-FitJob',
+        dataset: { kind: stateKind(job.state), jobId: job.id, fitKind: job.kind }
+      },
       h(
         'button',
         {
@@ -237,13 +220,14 @@ export class FitsTab extends Widget {
         },
         jobHeader(job, label)
       ),
+      head ? h('div', { class: 'jp-vrelab-Headline' }, head) : null,
       renderProgress(job),
       progress.message && !isFinished(job) ? h('div', { class: 'jp-vrelab-Message' }, progress.message) : null,
       failure ? h('div', { class: 'jp-vrelab-Message jp-vrelab-JobError' }, failure) : null,
       this._slot(job.id).node,
       open && job.state === 'succeeded'
         ? job.result !== undefined
-          ? renderSummary(job)
+          ? this._renderResult(job)
           : placeholder('Loading the result…')
         : null,
       h(
@@ -253,6 +237,16 @@ export class FitsTab extends Widget {
         h('span', { title: formatDateTime(job.created) }, created)
       ),
       actions.length ? h('div', { class: 'jp-vrelab-ActionRow' }, actions) : null
+    );
+  }
+
+  _renderResult(job) {
+    const plot = plotResult(job.kind, job.result);
+    return h(
+      'div',
+      { class: 'jp-vrelab-FitResult' },
+      renderSummary(job),
+      plot ? h('div', { class: 'jp-vrelab-PlotBox' }, plot) : null
     );
   }
 

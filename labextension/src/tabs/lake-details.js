@@ -151,18 +151,18 @@ export class DIDDetails {
     download.addEventListener('mouseenter', () => (download.title = `Download into ${folderLabel()}`));
 
     // make available on an RSE
-    const rseSelect = h('select', { class: 'jp-vrelab-Select', 'aria-label': 'RSE' });
+    const rseSelect = h('select', { class: 'jp-vrelab-Select', id: 'jp-vrelab-rule-rse' });
     const lifetime = h('input', {
-      class: 'jp-vrelab-Input jp-vrelab-Narrow',
+      class: 'jp-vrelab-Input',
+      id: 'jp-vrelab-rule-lifetime',
       type: 'number',
       min: '0',
       step: 'any',
-      placeholder: 'days',
       title: 'Lifetime in days (empty: none)',
-      'aria-label': 'Lifetime in days',
       value: this.instance.rule_lifetime_days ?? ''
     });
-    void this._fillRSEs(rseSelect, errors);
+    const rseHint = h('div', { class: 'jp-vrelab-Hint', 'aria-live': 'polite' });
+    void this._fillRSEs(rseSelect, rseHint, errors);
     const makeAvailable = button(
       'Make available',
       async () => {
@@ -207,26 +207,45 @@ export class DIDDetails {
       'Actions',
       errors.node,
       h('div', { class: 'jp-vrelab-ActionRow' }, download, copy),
-      h('div', { class: 'jp-vrelab-ActionRow' }, rseSelect, lifetime, makeAvailable),
+      h(
+        'div',
+        { class: 'jp-vrelab-Form jp-vrelab-RuleForm' },
+        h(
+          'div',
+          { class: 'jp-vrelab-Field' },
+          h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-rule-rse' }, 'Make available on the RSE'),
+          rseSelect,
+          rseHint
+        ),
+        h(
+          'div',
+          { class: 'jp-vrelab-Field' },
+          h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-rule-lifetime' }, 'Lifetime in days (empty: kept until removed)'),
+          lifetime
+        ),
+        makeAvailable
+      ),
       h('pre', { class: 'jp-vrelab-Snippet', 'aria-label': 'Notebook code' }, snippet),
       status
     );
   }
 
-  async _fillRSEs(select, errors) {
+  async _fillRSEs(select, hint, errors) {
     try {
       const answer = await lakeAPI.rses(this.instance.name, { signal: this._abort.signal });
       const preferred = this.instance.destination_rse;
-      const options = (answer.rses || []).map(r =>
-        h(
-          'option',
-          { value: r.rse, selected: r.rse === preferred || null },
-          r.quota && r.quota.remaining_bytes !== null && r.quota.remaining_bytes !== undefined
-            ? `${r.rse} (${formatBytes(r.quota.remaining_bytes)} free for you)`
-            : r.rse
-        )
-      );
+      const free = new Map();
+      const options = (answer.rses || []).map(r => {
+        const left = r.quota ? r.quota.remaining_bytes : null;
+        if (left !== null && left !== undefined) {
+          free.set(r.rse, `${formatBytes(left)} of your quota free there`);
+        }
+        return h('option', { value: r.rse, selected: r.rse === preferred || null }, r.rse);
+      });
       setChildren(select, options.length ? options : h('option', { value: '' }, 'no RSE'));
+      const showFree = () => setChildren(hint, free.get(select.value) || '');
+      select.addEventListener('change', showFree);
+      showFree();
     } catch (err) {
       setChildren(select, h('option', { value: '' }, 'RSEs unavailable'));
       errors.show(err);

@@ -31,7 +31,7 @@ export function renderLogin(instance, { onChange, whoami = null }) {
         h('span', { class: 'jp-vrelab-Dot', 'aria-hidden': 'true' }),
         h(
           'span',
-          { class: 'jp-vrelab-Name jp-vrelab-Account' },
+          { class: 'jp-vrelab-Account' },
           'Logged in as ',
           h('strong', {}, who.account || '?'),
           ` (${who.auth_type || instance.auth_type || '?'})`

@@ -3,14 +3,12 @@
  * through the results, open one (lake-details.js), and follow downloads as
  * jobs (`lake.download`) on the live job stream.
  */
-import { Widget } from '@lumino/widgets';
-
 import { requestAPI } from '../api.js';
 import { h, setChildren } from '../dom.js';
 import { formatBytes } from '../format.js';
 import { isFinished, JobStore, submitJob } from '../jobs.js';
+import { LiveTab } from '../live-tab.js';
 import { currentFolder } from '../notebook.js';
-import { JobStream } from '../stream.js';
 import { button, ErrorSlot, jobHeader, notice, placeholder, renderProgress, section, stateKind } from '../ui.js';
 import { DIDDetails } from './lake-details.js';
 import { lakeAPI } from './lake-api.js';
@@ -21,7 +19,7 @@ const PAGE = 20;
 const DOWNLOAD_KIND = 'lake.download';
 const TYPES = ['all', 'container', 'dataset', 'file'];
 
-export class LakeTab extends Widget {
+export class LakeTab extends LiveTab {
   /**
    * @param {object} context
    * @param {object} [context.fileBrowser] - the default file browser (downloads go to its folder)
@@ -41,12 +39,6 @@ export class LakeTab extends Widget {
     this._loaded = false;
     this._abort = null;
     this._downloads = new JobStore(job => job.kind === DOWNLOAD_KIND);
-    this._downloadsLoaded = false;
-    this._stream = new JobStream({
-      onJob: job => this._onJob(job),
-      onConnect: () => void this._loadDownloads(),
-      onError: err => this._downloadErrors.show(err)
-    });
 
     this._instanceErrors = new ErrorSlot();
     this._instanceSelect = h('select', {
@@ -60,8 +52,9 @@ export class LakeTab extends Widget {
     this._patternInput = h('input', {
       class: 'jp-vrelab-Input jp-vrelab-Pattern',
       type: 'search',
-      placeholder: 'scope:name*, e.g. ATLAS_OD_EDU:GamGam*',
-      'aria-label': 'DID pattern',
+      id: 'jp-vrelab-pattern',
+      placeholder: 'scope:name*',
+      title: 'scope:name with * as wildcard, e.g. ATLAS_OD_EDU:GamGam*; a scope alone for all of it',
       list: 'jp-vrelab-scopes',
       spellcheck: 'false',
       onKeydown: event => {
@@ -81,8 +74,9 @@ export class LakeTab extends Widget {
     this._results = h('div', { class: 'jp-vrelab-Results' });
 
     this._downloadErrors = new ErrorSlot();
+    this._streamErrors = new ErrorSlot();
     this._downloadList = h('ul', { class: 'jp-vrelab-List jp-vrelab-Downloads', 'aria-label': 'Downloads' });
-    this._downloadSection = section('Downloads', this._downloadErrors.node, this._downloadList);
+    this._downloadSection = section('Downloads', this._downloadErrors.node, this._streamErrors.node, this._downloadList);
     this._downloadSection.hidden = true;
 
     this.node.append(
@@ -94,6 +88,7 @@ export class LakeTab extends Widget {
       ),
       section(
         'Search',
+        h('label', { class: 'jp-vrelab-Label', for: 'jp-vrelab-pattern' }, 'DIDs matching, e.g. ATLAS_OD_EDU:GamGam*'),
         h(
           'div',
           { class: 'jp-vrelab-SearchRow' },
@@ -107,15 +102,12 @@ export class LakeTab extends Widget {
       ),
       this._downloadSection
     );
-    this._onVisibility = () => this._syncStream();
   }
 
   dispose() {
     if (this.isDisposed) {
       return;
     }
-    this._stream.stop();
-    document.removeEventListener('visibilitychange', this._onVisibility);
     if (this._details) {
       this._details.dispose();
     }
@@ -126,23 +118,29 @@ export class LakeTab extends Widget {
   }
 
   onAfterShow(msg) {
-    super.onAfterShow(msg);
-    document.addEventListener('visibilitychange', this._onVisibility);
     if (!this._loaded) {
       this._loaded = true;
       void this._loadInstances();
     }
-    if (!this._downloadsLoaded) {
-      this._downloadsLoaded = true;
-      void this._loadDownloads();
-    }
-    this._syncStream();
+    super.onAfterShow(msg);
   }
 
-  onAfterHide(msg) {
-    super.onAfterHide(msg);
-    document.removeEventListener('visibilitychange', this._onVisibility);
-    this._stream.stop();
+  /** Shown again, or the stream (re)connected: the downloads may have moved on. */
+  reload() {
+    return this._loadDownloads();
+  }
+
+  onJob(job) {
+    this._onJob(job);
+  }
+
+  /** Stream job events only while a download is under way. */
+  wantsStream() {
+    return this._downloads.list().some(j => !isFinished(j));
+  }
+
+  onLiveChange(_live, err) {
+    this._streamErrors.show(err);
   }
 
   /** The refresh button: who you are, the search or the DID shown, the downloads. */
@@ -420,7 +418,7 @@ export class LakeTab extends Widget {
       this._downloadErrors.show(err);
     }
     this._renderDownloads();
-    this._syncStream();
+    this.syncStream();
   }
 
   _onJob(job) {
@@ -435,23 +433,13 @@ export class LakeTab extends Widget {
       this._refreshFileBrowser();
     }
     this._renderDownloads();
-    this._syncStream();
+    this.syncStream();
   }
 
   _refreshFileBrowser() {
     const model = this._fileBrowser && this._fileBrowser.model;
     if (model) {
       void model.refresh().catch(() => undefined);
-    }
-  }
-
-  /** Stream job events only while the tab shows and a download is under way. */
-  _syncStream() {
-    const busy = this._downloads.list().some(j => !isFinished(j));
-    if (busy && this.isVisible && !document.hidden) {
-      this._stream.start();
-    } else {
-      this._stream.stop();
     }
   }
 

@@ -4,22 +4,21 @@
  * files. Runs are jobs, so the job stream tells when one changes: the tab
  * re-reads that run (only while it is visible).
  */
-import { Widget } from '@lumino/widgets';
-
 import { apiUrl, requestAPI } from '../api.js';
 import { h, setChildren } from '../dom.js';
 import { formatAge, formatBytes, formatDateTime, stateKind } from '../format.js';
-import { JobStream } from '../stream.js';
+import { LiveTab } from '../live-tab.js';
 import { button, ErrorSlot, jobHeader, notice, placeholder, renderProgress, section } from '../ui.js';
 
 const LIMIT = 20;
 const KINDS = new Set(['workflow.run', 'workflow.recast']);
 const ACTIVE = new Set(['created', 'queued', 'running']);
 const REFETCH_MS = 400; // coalesce bursts of events for one run
+export const EXAMPLE_SPEC = 'reana.yaml';
 
 const wf = id => `workflows/${encodeURIComponent(id)}`;
 
-export class WorkflowsTab extends Widget {
+export class WorkflowsTab extends LiveTab {
   constructor({ app = null } = {}) {
     super();
     this.id = 'vrelab-workflows';
@@ -35,11 +34,6 @@ export class WorkflowsTab extends Widget {
     this._timers = new Map();
     this._slots = new Map();
     this._unavailable = false;
-    this._stream = new JobStream({
-      onJob: job => this._onJob(job),
-      onConnect: () => void this._load(),
-      onError: err => this._streamErrors.show(err)
-    });
     this._errors = new ErrorSlot();
     this._streamErrors = new ErrorSlot();
     this._count = h('span', { class: 'jp-vrelab-Count' });
@@ -47,45 +41,38 @@ export class WorkflowsTab extends Widget {
     this.node.append(
       section(h('span', {}, 'Workflow runs ', this._count), this._errors.node, this._streamErrors.node, this._list)
     );
-    this._onVisibility = () => this._syncStream();
   }
 
   dispose() {
     if (this.isDisposed) {
       return;
     }
-    this._stream.stop();
     for (const t of this._timers.values()) {
       clearTimeout(t);
     }
-    document.removeEventListener('visibilitychange', this._onVisibility);
     super.dispose();
   }
 
-  onAfterShow(msg) {
-    super.onAfterShow(msg);
-    document.addEventListener('visibilitychange', this._onVisibility);
-    this._syncStream();
+  reload() {
+    return this._load();
   }
 
-  onAfterHide(msg) {
-    super.onAfterHide(msg);
-    document.removeEventListener('visibilitychange', this._onVisibility);
-    this._stream.stop();
+  onJob(job) {
+    this._onJob(job);
+  }
+
+  /** No stream when this server has no workflows API. */
+  wantsStream() {
+    return !this._unavailable;
+  }
+
+  onLiveChange(_live, err) {
+    this._streamErrors.show(err);
   }
 
   refresh() {
     this._unavailable = false;
-    this._syncStream();
-    return this._load();
-  }
-
-  _syncStream() {
-    if (this.isVisible && !document.hidden && !this._unavailable) {
-      this._stream.start();
-    } else {
-      this._stream.stop();
-    }
+    return super.refresh();
   }
 
   _slot(key) {
@@ -105,7 +92,7 @@ export class WorkflowsTab extends Widget {
       if (err.status === 404 && err.code === 'http_404') {
         // no such route: this server's vrelab has no workflows
         this._unavailable = true;
-        this._stream.stop();
+        this.syncStream();
         this._errors.clear();
         this._count.textContent = '';
         setChildren(
@@ -227,7 +214,13 @@ export class WorkflowsTab extends Widget {
       this._list,
       runs.length
         ? h('ul', { class: 'jp-vrelab-List', 'aria-label': 'Workflow runs' }, runs.map(r => this._renderRun(r)))
-        : placeholder('No workflow runs yet. Submit one with `vrelab workflows run reana.yaml` or Client().workflows.')
+        : placeholder([
+            'No workflow runs yet. Submit one from a terminal with ',
+            h('code', {}, `vrelab wf submit ${EXAMPLE_SPEC}`),
+            ' (a path inside your home folder), or from a notebook with ',
+            h('code', {}, `Client().workflows.submit(path="${EXAMPLE_SPEC}")`),
+            '.'
+          ])
     );
   }
 
