@@ -113,9 +113,9 @@ def _run_chunk(layouts: Sequence[Layout], mu: float, test_stat: str, size: int, 
         np.concatenate([fixed_poi, fixed_poi]),
     )
     f_mu = np.asarray(second.nll)
-    ok = np.asarray(first.converged).reshape(2, size).all(axis=0) & np.asarray(second.converged).reshape(
-        2, size
-    ).all(axis=0)
+    ok = np.asarray(first.converged).reshape(2, size).all(axis=0) & np.asarray(second.converged).reshape(2, size).all(
+        axis=0
+    )
     seconds = (time.perf_counter() - started) / n
     out = []
     for i, lay in enumerate(layouts):
@@ -140,20 +140,21 @@ def hypotests(
     *,
     chunk: int = 32,
     dims: Dims | None = None,
+    size: int | None = None,
     on_chunk: Callable[[list[int], list[PointOutcome]], None] | None = None,
 ) -> list[PointOutcome]:
     """CLs at ``mu`` for every layout, in the given order, ``chunk`` patches per compiled batch.
 
-    All chunks are padded to the same ``dims`` (by default: what holds every layout) and size,
-    so one compiled minimiser serves the whole request. ``on_chunk(indices, outcomes)`` hears of
-    each chunk as it finishes."""
+    All chunks are padded to the same ``dims`` (by default: what holds every layout) and
+    ``size`` (by default a power of two), so one compiled minimiser serves the whole request.
+    ``on_chunk(indices, outcomes)`` hears of each chunk as it finishes."""
     from .runtime import setup
 
     setup()
     if not layouts:
         return []
     dims = dims or dims_of(layouts)
-    size = batch_size(len(layouts), chunk)
+    size = size or batch_size(len(layouts), chunk)
     results: list[PointOutcome] = []
     for start in range(0, len(layouts), size):
         part = list(range(start, min(start + size, len(layouts))))

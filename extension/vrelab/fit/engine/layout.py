@@ -93,8 +93,16 @@ class Layout:
         return len(self.labels)
 
     def structure_arrays(self) -> tuple[np.ndarray, ...]:
-        return (self.row_apps, self.app_param, self.app_kind, self.bin_params, self.hs_param, self.hs_row,
-                self.hs_kind, self.ctype)
+        return (
+            self.row_apps,
+            self.app_param,
+            self.app_kind,
+            self.bin_params,
+            self.hs_param,
+            self.hs_row,
+            self.hs_kind,
+            self.ctype,
+        )
 
     def yield_arrays(self) -> tuple[np.ndarray, ...]:
         return (self.nominal, self.app_hi, self.app_lo, self.hs_up, self.hs_dn, self.sigma, self.tau)
@@ -200,8 +208,9 @@ def build(
         found = params.get(name)
         if found is None:
             size = offsets[cname][1] if want in ("shapesys", "staterror", "shapefactor") else 1
-            found = params[name] = _Param(name, want, size, npar, cname if size > 1 or want in (
-                "shapesys", "staterror", "shapefactor") else None)
+            found = params[name] = _Param(
+                name, want, size, npar, cname if size > 1 or want in ("shapesys", "staterror", "shapefactor") else None
+            )
             npar += size
         elif found.kind != want:
             raise Unsupported(f"parameter {name!r} is used by modifiers of different kinds")
@@ -462,7 +471,7 @@ class Background:
 
         try:
             spec = jsonpatch.JsonPatch(list(patch)).apply(copy.deepcopy(dict(self.spec)))
-        except Exception as exc:  # noqa: BLE001 - pyhf reports the patch's error in the fallback
+        except Exception as exc:
             raise Unsupported(f"the patch does not apply ({exc})") from None
         other = Background(spec, self.measurement_name, **self.options)
         return other.layout(None)

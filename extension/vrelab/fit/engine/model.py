@@ -17,7 +17,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Model", "Yields", "asimov_aux", "code4_coefficients", "expected", "expected_and_jacobian", "nll", "nll_constant"]
+__all__ = [
+    "Model",
+    "Yields",
+    "asimov_aux",
+    "code4_coefficients",
+    "expected",
+    "expected_and_jacobian",
+    "nll",
+    "nll_constant",
+]
 
 
 class Model(NamedTuple):
@@ -218,6 +227,7 @@ def nll_constant(ctype: np.ndarray, sigma: np.ndarray, observed: np.ndarray, aux
 
     gauss = ctype == 1
     pois = ctype == 2
+
     def poisson(n: np.ndarray) -> float:
         n = np.asarray(n, dtype=float)
         n_log_n = np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0)), 0.0)

@@ -1,14 +1,15 @@
 """A bounded minimiser of the HistFactory NLL, written for ``vmap``: projected Gauss-Newton.
 
-Each iteration linearises the expected rates (their exact Jacobian ``J``,
-:func:`~.model.expected_and_jacobian`) and uses the Gauss-Newton curvature of the Poisson terms, ``J^T diag(n / lam^2) J``,
-plus the constraint terms' exact (diagonal) curvature. The bins are few and the parameters many,
-so the Newton system ``(D + J_w^T J_w) d = -g`` is solved through the Woodbury identity with one
-bins x bins factorisation. Bounds are handled as in projected Newton methods: a parameter on a
-bound whose gradient points outward is held for the step, the step is projected onto the box,
-and a line search tries a short ladder of step lengths at once (one vectorised evaluation), the
-longest one that satisfies Armijo's condition wins. A Levenberg-Marquardt damping grows when no
-step is accepted and shrinks after full steps. Fixed parameters never move.
+Each iteration linearises the expected rates (their exact Jacobian ``J``, from
+:func:`~.model.expected_and_jacobian`) and uses the Gauss-Newton curvature of the Poisson
+terms, ``J^T diag(n / lam^2) J``, plus the constraint terms' exact (diagonal) curvature. The
+bins are few and the parameters many, so the Newton system ``(D + J_w^T J_w) d = -g`` is
+solved through the Woodbury identity with one bins x bins factorisation. Bounds are handled as
+in projected Newton methods: a parameter on a bound whose gradient points outward is held for
+the step, the step is projected onto the box, and a line search tries a short ladder of step
+lengths at once (one vectorised evaluation); the longest that satisfies Armijo's condition
+wins. A Levenberg-Marquardt damping grows when no step is accepted and shrinks after full
+steps. Fixed parameters never move.
 
 The loop stops when the predicted decrease ``-g.d`` falls below ``tol``; under ``vmap`` the
 patches that have converged keep their values while the others go on.
