@@ -75,7 +75,8 @@ def minimize(
         edge = 1e-12 * (1.0 + span)
         held = fixed | ((theta <= lower + edge) & (g > 0)) | ((theta >= upper - edge) & (g < 0))
         free = ~held
-        jw = jnp.sqrt(observed / safe**2)[:, None] * jac * free[None, :]
+        weight = jnp.where(lam > 0, observed / safe / safe, 0.0)  # empty (padding) bins: 0
+        jw = jnp.sqrt(weight)[:, None] * jac * free[None, :]
         gf = jnp.where(free, g, 0.0)
         diag = jnp.sum(jw * jw, axis=0)
         d_diag = h_c + damping * (diag + h_c) + 1e-10 * (1.0 + diag)
