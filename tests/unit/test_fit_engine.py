@@ -18,6 +18,7 @@ pyhf = pytest.importorskip("pyhf")
 pytest.importorskip("jax")
 
 from likelihoods import needs_likelihoods, require_likelihoods  # noqa: E402
+
 from vrelab.errors import BadRequest  # noqa: E402
 from vrelab.fit import FitService  # noqa: E402
 from vrelab.fit.engine.batch import hypotests  # noqa: E402
@@ -52,7 +53,11 @@ def synthetic() -> dict[str, Any]:
                         "modifiers": [
                             {"name": "lumi", "type": "lumi", "data": None},
                             {"name": "jes", "type": "normsys", "data": {"hi": 1.05, "lo": 0.97}},
-                            {"name": "shape", "type": "histosys", "data": {"hi_data": [21.0, 16.5], "lo_data": [19.5, 13.8]}},
+                            {
+                                "name": "shape",
+                                "type": "histosys",
+                                "data": {"hi_data": [21.0, 16.5], "lo_data": [19.5, 13.8]},
+                            },
                             {"name": "staterror_A", "type": "staterror", "data": [1.0, 0.8]},
                             {"name": "bkg1_stat", "type": "shapesys", "data": [2.0, 1.5]},
                         ],
@@ -62,7 +67,11 @@ def synthetic() -> dict[str, Any]:
                         "data": [5.0, 8.0],
                         "modifiers": [
                             {"name": "sf_A", "type": "shapefactor", "data": None},
-                            {"name": "shape", "type": "histosys", "data": {"hi_data": [5.5, 8.2], "lo_data": [4.7, 7.5]}},
+                            {
+                                "name": "shape",
+                                "type": "histosys",
+                                "data": {"hi_data": [5.5, 8.2], "lo_data": [4.7, 7.5]},
+                            },
                             {"name": "jes", "type": "normsys", "data": {"hi": 0.96, "lo": 1.06}},
                         ],
                     },
@@ -85,7 +94,11 @@ def synthetic() -> dict[str, Any]:
                         "modifiers": [
                             {"name": "mu_b", "type": "normfactor", "data": None},
                             {"name": "jes", "type": "normsys", "data": {"hi": 1.08, "lo": 0.9}},
-                            {"name": "shape2", "type": "histosys", "data": {"hi_data": [33.0, 21.0, 9.0], "lo_data": [28.0, 19.5, 10.8]}},
+                            {
+                                "name": "shape2",
+                                "type": "histosys",
+                                "data": {"hi_data": [33.0, 21.0, 9.0], "lo_data": [28.0, 19.5, 10.8]},
+                            },
                             {"name": "bkg1_statB", "type": "shapesys", "data": [3.0, 0.0, 1.0]},
                             {"name": "staterror_B", "type": "staterror", "data": [1.0, 1.0, 0.0]},
                         ],
@@ -296,7 +309,9 @@ def test_reference_cls_of_spread_patches(name):
         name_ = patch["metadata"]["name"]
         ref = reference[name_]
         assert ours.problem is None, name_
-        deviation = max(abs(a - b) for a, b in zip([ours.cls_obs, *ours.cls_exp], [ref["CLs_obs"], *ref["CLs_exp"]]))
+        deviation = max(
+            abs(a - b) for a, b in zip([ours.cls_obs, *ours.cls_exp], [ref["CLs_obs"], *ref["CLs_exp"]], strict=True)
+        )
         if name_ in PYHF_MISFITS:
             _assert_pyhf_misfits_the_asimov_data(spec, patch["patch"])
             continue
