@@ -124,9 +124,10 @@ def _single(
     for outcome in pool.run([Task(key, function, args)], is_cancelled=lambda: ctx.cancelled):
         if not outcome.ok:
             _raise(outcome, ctx)
-        rt.cache.put(key, outcome.value)
+        value = {"engine": "pyhf", **outcome.value}
+        rt.cache.put(key, value)
         ctx.progress(1, 1, "done")
-        return {**head, **outcome.value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
+        return {**head, **value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
     raise WorkerDied("The fit worker gave no answer.")
 
 
