@@ -153,12 +153,20 @@ def _poi_name(summary: dict[str, Any], measurement: str | None) -> str | None:
 
 
 CHUNK_MAX = 16
+# Patches per engine worker: each worker pays jax's import and the compile (or the load of the
+# compiled code from disk) once, which on 2 cores costs more than fitting 100 patches
+PATCHES_PER_ENGINE_WORKER = 100
+
+
+def engine_workers(n: int, workers: int) -> int:
+    """How many workers an engine scan of ``n`` points uses: one unless the scan is large."""
+    return max(1, min(workers, n // PATCHES_PER_ENGINE_WORKER))
 
 
 def chunk_size(n: int, workers: int) -> int:
-    """Patches per engine batch: about two chunks per worker (progress, and a killed worker loses
+    """Patches per engine batch: about four chunks per worker (progress, and a killed worker loses
     little), a power of two (few compiled sizes), at most CHUNK_MAX."""
-    want = max(1, -(-n // (2 * max(1, workers))))
+    want = max(1, -(-n // (4 * max(1, workers))))
     size = 1
     while size < want and size < CHUNK_MAX:
         size *= 2
@@ -285,6 +293,8 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
                 "patchset_path": str(ps_path) if ps_path else None,
                 "options": options,
             }
+            if options.get("engine") == "jax":
+                workers = engine_workers(len(todo), workers)
             pool = WorkerPool(workers, nice=rt.worker_nice, on_start=lambda pids: ctx.log(f"fit worker pid(s) {pids}"))
             if options.get("engine") == "jax":
                 executor = "local processes, jax engine"
