@@ -16,7 +16,7 @@ import pytest
 pyhf = pytest.importorskip("pyhf")
 
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
-from likelihoods import needs_likelihoods  # noqa: E402
+from likelihoods import PYHF_MISFITS, needs_likelihoods  # noqa: E402
 
 REFERENCED = ["3L-eRJR", "sbottom-RegionA", "staus-combined"]
 TOLERANCE = 1e-4
@@ -164,6 +164,10 @@ async def _reference_scan(api, root: Path, name: str, n_patches: int | None) -> 
     for point in result["points"]:
         ref = reference[point["patch"]]
         assert point["values"] == ref["values"]
+        if point["patch"] in PYHF_MISFITS and point["engine"] == "jax":
+            # the reference is pyhf's miss (see tests/likelihoods.py): its q_A is too small
+            assert ref["CLs_exp"][2] - point["CLs_exp"][2] > TOLERANCE, point
+            continue
         assert abs(point["CLs_obs"] - ref["CLs_obs"]) < TOLERANCE, point
         assert max(abs(a - b) for a, b in zip(point["CLs_exp"], ref["CLs_exp"], strict=True)) < TOLERANCE, point
     # the same request again is answered from the cache

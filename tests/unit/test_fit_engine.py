@@ -17,7 +17,7 @@ import pytest
 pyhf = pytest.importorskip("pyhf")
 pytest.importorskip("jax")
 
-from likelihoods import needs_likelihoods, require_likelihoods  # noqa: E402
+from likelihoods import PYHF_MISFITS, needs_likelihoods, require_likelihoods  # noqa: E402
 
 from vrelab.errors import BadRequest  # noqa: E402
 from vrelab.fit import FitService  # noqa: E402
@@ -316,14 +316,6 @@ def test_reference_cls_of_spread_patches(name):
             _assert_pyhf_misfits_the_asimov_data(spec, patch["patch"])
             continue
         assert deviation < TOLERANCE, (name_, ours, ref)
-
-
-# Points whose reference values are off because pyhf's own fit missed the minimum: at
-# sbottom_1600_1595_60 (a signal of ~0.01 events) pyhf's free fit to the Asimov data stops at
-# mu = 0.993, 1.07e-4 above the point the Asimov data were made from (their exact minimum), so
-# pyhf's q_A is 3.0e-6 instead of 2.2e-4 and its CLs ~0.01 too high. The engine takes that fit's
-# minimum exactly; the test checks that pyhf's fit is the one that misses.
-PYHF_MISFITS = {"sbottom_1600_1595_60"}
 
 
 def _assert_pyhf_misfits_the_asimov_data(spec: dict[str, Any], patch: list[dict[str, Any]]) -> None:
