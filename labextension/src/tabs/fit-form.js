@@ -9,6 +9,18 @@ import { h, setChildren } from '../dom.js';
 import { submitJob } from '../jobs.js';
 import { button, ErrorSlot, notice } from '../ui.js';
 
+/** A name short enough for a select in the narrowest sidebar (the whole name is the option's title). */
+const LABEL_CHARS = 18;
+function shortLabel(name) {
+  const text = String(name || '');
+  if (text.length <= LABEL_CHARS) {
+    return text;
+  }
+  const head = Math.ceil((LABEL_CHARS - 1) / 2);
+  const tail = LABEL_CHARS - 1 - head;
+  return `${text.slice(0, head)}…${text.slice(text.length - tail)}`;
+}
+
 export const ACTIONS = [
   ['fit.hypotest', 'CLs (hypothesis test)'],
   ['fit.limit', 'Upper limit'],
@@ -147,8 +159,12 @@ export class FitForm {
       this._workspaces.map((w) =>
         h(
           'option',
-          { value: w.id, selected: w.id === keep || null, title: `${w.name} (${w.id.slice(0, 12)})` },
-          `${w.name} · ${w.n_patches} patches`
+          {
+            value: w.id,
+            selected: w.id === keep || null,
+            title: `${w.name} · ${w.n_patches} patches (${w.id.slice(0, 12)})`
+          },
+          shortLabel(w.name)
         )
       )
     );
