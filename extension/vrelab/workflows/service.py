@@ -28,6 +28,7 @@ from ..paths import relative_to_root, resolve_inside
 from ..times import iso_utc
 from .backends import BackendRegistry, BackendSettings, RunStatus, StepRecord
 from .backends.base import list_outputs
+from .engines import prepare as prepare_engine_spec
 from .runs import RunFolder, RunRecorder, new_record, progress_of, tail
 from .spec import SpecError, WorkflowSpec, parse_spec, spec_from_text
 
@@ -39,6 +40,8 @@ JOB_RUN = "workflow.run"
 JOB_RECAST = "workflow.recast"
 KINDS = (JOB_RUN, JOB_RECAST)
 MAX_SPEC_BYTES = 1024 * 1024
+# Backends that run CWL, Snakemake and Yadage workflows (with the engine here, or on REANA).
+ENGINE_BACKENDS = ("local", "reana")
 _RUN_FIELDS = {"spec", "path", "backend", "parameters", "base_dir", "name"}
 _JOB_TO_STATUS = {
     JobState.QUEUED: RunStatus.QUEUED,
@@ -169,7 +172,7 @@ class WorkflowService:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise SpecError(f"{path_text!r} is not a text file.") from None
-            spec = spec_from_text(text, f"The workflow {path_text!r}")
+            spec = spec_from_text(text, f"The workflow {path_text!r}", filename=path.name)
             base_default = relative_to_root(self.root_dir, path.parent)
         else:
             raw = body["spec"]
@@ -203,6 +206,8 @@ class WorkflowService:
                         "'base_dir', by default the spec file's folder).",
                         details={"input": rel, "base_dir": base},
                     )
+        if spec.engine is not None:
+            spec = prepare_engine_spec(spec, base_path)
         return spec, relative_to_root(self.root_dir, base_path) if base_path != self.root_dir else ""
 
     def validate(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +229,12 @@ class WorkflowService:
         spec, base = self.load_spec({k: v for k, v in params.items() if k not in ("_wf", "recast")})
         backend_name = params.get("backend", "local")
         backend = self.backends.get(backend_name)
+        if spec.engine is not None and backend_name not in ENGINE_BACKENDS:
+            raise BadRequest(
+                f"A {spec.engine.type} workflow runs on the {' or '.join(ENGINE_BACKENDS)} backend, not on "
+                f"{backend_name!r}.",
+                details={"backend": backend_name, "type": spec.engine.type},
+            )
         check = backend.check()
         if not check.available:
             raise Unavailable(

@@ -1,0 +1,216 @@
+"""CWL, Snakemake and Yadage workflows through the REST API of a real Jupyter server, each run by
+its real engine (cwltool, snakemake, yadage + packtivity) from its own cached venv on the local
+backend: status, step logs and outputs in vrelab's run record, and bad specs refused with a 400
+carrying the engine's own message, nothing created."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from vrelab.workflows.engines import engine_for
+
+pytestmark = pytest.mark.slow
+
+DATA = Path(__file__).parent.parent / "data" / "wf_languages"
+
+REANA_CWL = """
+version: 0.9.0
+inputs:
+  files: [wf.cwl]
+  parameters:
+    input: inputs.yml
+workflow:
+  type: cwl
+  file: wf.cwl
+outputs:
+  files: [outputs/count.txt]
+"""
+
+REANA_SNAKEMAKE = """
+inputs:
+  parameters:
+    input: config.yaml
+workflow:
+  type: snakemake
+  file: Snakefile
+outputs:
+  files: [results/count.txt]
+"""
+
+REANA_YADAGE = """
+inputs:
+  parameters: {message: hello-yadage}
+workflow:
+  type: yadage
+  file: workflow.yml
+outputs:
+  files: [count/count.txt]
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def engines() -> None:
+    """Each engine's venv, built once per machine (minutes) and reused from ~/.cache/vrelab after."""
+    for kind in ("cwl", "snakemake", "yadage"):
+        engine_for(kind).venv.ensure(print)
+
+
+@pytest.fixture
+def workdir(jp_root_dir: Path) -> Path:
+    cwl = jp_root_dir / "cwl"
+    cwl.mkdir()
+    (cwl / "wf.cwl").write_text((DATA / "cwl_two_steps.cwl").read_text())
+    (cwl / "inputs.yml").write_text("message: hello-cwl\n")
+    (cwl / "reana.yaml").write_text(REANA_CWL)
+    smk = jp_root_dir / "smk"
+    smk.mkdir()
+    (smk / "Snakefile").write_text((DATA / "Snakefile").read_text())
+    (smk / "config.yaml").write_text("message: hello-snake\n")
+    (smk / "reana.yaml").write_text(REANA_SNAKEMAKE)
+    yad = jp_root_dir / "yad"
+    yad.mkdir()
+    (yad / "workflow.yml").write_text((DATA / "yadage_two_stages.yml").read_text())
+    (yad / "reana.yaml").write_text(REANA_YADAGE)
+    return jp_root_dir
+
+
+async def wait_run(api, run_id: str, timeout: float = 120.0) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        code, run = await api("GET", f"workflows/{run_id}")
+        assert code == 200, run
+        if run["job"]["state"] not in ("queued", "running"):
+            return run
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not end in {timeout} s")
+
+
+async def _run(api, body: dict) -> dict:
+    code, run = await api("POST", "workflows", body)
+    assert code == 202, run
+    return await wait_run(api, run["id"])
+
+
+async def _logs(api, run: dict) -> dict[str, str]:
+    code, logs = await api("GET", f"workflows/{run['id']}/logs")
+    assert code == 200
+    return {"": logs["workflow_logs"], **{s["name"]: s["logs"] for s in logs["steps"]}}
+
+
+async def _read(api, run: dict, path: str) -> str:
+    code, body = await api("GET", f"workflows/{run['id']}/outputs/{path}")
+    assert code == 200, body
+    return body
+
+
+async def test_a_reana_cwl_workflow_runs_with_cwltool_passing_a_file_between_its_steps(api, workdir):
+    run = await _run(api, {"path": "cwl/reana.yaml"})
+    assert run["status"] == "finished", run
+    assert [(s["name"], s["status"], s["exit_code"]) for s in run["steps"]] == [
+        ("write", "finished", 0),
+        ("count", "finished", 0),
+    ]
+    assert run["progress"] == {"total": 2, "finished": 2, "running": 0, "failed": 0}
+    assert all(s["started_at"] and s["finished_at"] for s in run["steps"])
+    logs = await _logs(api, run)
+    assert "writing hello-cwl" in logs["write"] and "counting" in logs["count"]
+    assert "cwltool: INFO [workflow ] completed success" in logs[""]
+    assert "cwltool output final: outputs/count.txt" in logs[""]
+    assert (await _read(api, run, "outputs/count.txt")).strip() == str(len("hello-cwl\n"))
+    _, outputs = await api("GET", f"workflows/{run['id']}/outputs")
+    files = {f["path"]: f["declared"] for f in outputs["files"]}
+    assert files["outputs/count.txt"] is True and files["wf.cwl"] is False and outputs["missing"] == []
+
+
+async def test_a_plain_cwl_file_is_submitted_directly_with_its_inputs_as_parameters(api, workdir):
+    run = await _run(api, {"path": "cwl/wf.cwl", "parameters": {"message": "direct"}})
+    assert run["status"] == "finished", run
+    assert run["name"] == "wf" and [s["name"] for s in run["steps"]] == ["write", "count"]
+    assert (await _read(api, run, "outputs/count.txt")).strip() == str(len("direct\n"))
+
+
+async def test_a_snakefile_runs_with_snakemake_one_step_per_rule(api, workdir):
+    run = await _run(api, {"path": "smk/reana.yaml"})
+    assert run["status"] == "finished", run
+    assert {s["name"]: s["status"] for s in run["steps"]} == {"write": "finished", "count": "finished",
+                                                               "all": "finished"}  # fmt: skip
+    steps = {s["name"]: s for s in run["steps"]}
+    assert steps["write"]["finished_at"] <= steps["count"]["started_at"]
+    logs = await _logs(api, run)
+    assert "writing hello-snake" in logs["write"] and "counting" in logs["count"]
+    assert "counting" not in logs["write"]
+    assert (await _read(api, run, "results/count.txt")).strip() == str(len("hello-snake\n"))
+    # the Snakefile itself, submitted directly, its config given as parameters
+    run = await _run(api, {"path": "smk/Snakefile", "parameters": {"message": "plain"}})
+    assert run["status"] == "finished", run
+    assert (await _read(api, run, "results/count.txt")).strip() == str(len("plain\n"))
+
+
+async def test_a_failing_snakemake_rule_fails_its_step_with_its_log(api, workdir):
+    (workdir / "smk" / "Snakefile").write_text(
+        (DATA / "Snakefile").read_text().replace("echo counting;", "echo cannot count >&2; exit 3;")
+    )
+    run = await _run(api, {"path": "smk/reana.yaml"})
+    assert run["status"] == "failed" and run["job"]["state"] == "failed"
+    steps = {s["name"]: s for s in run["steps"]}
+    assert steps["write"]["status"] == "finished" and steps["count"]["status"] == "failed"
+    assert "step 'count' failed" in run["message"]
+    assert steps["all"]["status"] == "created"
+    assert "cannot count" in (await _logs(api, run))["count"]
+
+
+async def test_a_yadage_workflow_runs_with_yadage_and_packtivity(api, workdir):
+    run = await _run(api, {"path": "yad/reana.yaml"})
+    assert run["status"] == "finished", run
+    assert [(s["name"], s["status"]) for s in run["steps"]] == [("write", "finished"), ("count", "finished")]
+    logs = await _logs(api, run)
+    assert "writing hello-yadage" in logs["write"] and "counting" in logs["count"]
+    assert "workflow completed successfully" in logs[""]
+    assert (await _read(api, run, "count/count.txt")).strip() == str(len("hello-yadage\n"))
+    _, outputs = await api("GET", f"workflows/{run['id']}/outputs")
+    assert {"count/count.txt", "write/said.txt"} <= {f["path"] for f in outputs["files"]}
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "text", "expected"),
+    [
+        ("cwl", "wf.cwl",
+         "cwlVersion: v1.2\nclass: Workflow\ninputs: {}\noutputs: {}\nsteps:\n  a:\n"
+         "    run: nope.cwl\n    in: {}\n    out: []\n",
+         ["cwltool --validate refused wf.cwl", "wf.cwl:7:5:", "Field 'run'", "nope.cwl"]),
+        ("smk", "Snakefile", 'rule a:\n    output: "x"\n    shel: "echo"\n',
+         ["snakemake -n refused Snakefile", "line 2", "Unexpected keyword shel"]),
+        ("yad", "workflow.yml",
+         (DATA / "yadage_two_stages.yml").read_text().replace("scheduler_type: singlestep", "scheduler_typo: x", 1),
+         ["yadage refused workflow.yml", "scheduler_type"]),
+    ],
+)  # fmt: skip
+async def test_a_bad_workflow_of_each_type_is_a_400_with_the_engines_message(
+    api, workdir, folder, name, text, expected
+):
+    (workdir / folder / name).write_text(text)
+    code, body = await api("POST", "workflows", {"path": f"{folder}/reana.yaml"})
+    assert code == 400, body
+    message = body["error"]["message"]
+    for part in expected:
+        assert part in message, message
+    assert "Traceback" not in message and "/tmp/" not in message
+    code, direct = await api("POST", "workflows/validate", {"path": f"{folder}/{name}"})
+    assert code == 400 and expected[0] in direct["error"]["message"]
+    _, listed = await api("GET", "workflows")
+    assert listed["total"] == 0
+    assert not (workdir / "workflows").exists() or not any((workdir / "workflows").iterdir())
+
+
+async def test_a_reana_spec_naming_a_missing_workflow_file_is_refused(api, workdir):
+    code, body = await api("POST", "workflows", {"spec": "workflow: {type: cwl, file: missing.cwl}\n"})
+    assert code == 404 and "missing.cwl" in body["error"]["message"]
+    code, body = await api("POST", "workflows", {"spec": "workflow: {type: snakemake}\n"})
+    assert code == 400 and "workflow.file" in body["error"]["message"]
+    code, body = await api("POST", "workflows/validate", {"path": "cwl/reana.yaml"})
+    assert code == 200 and body["workflow"]["form"] == "cwl"
+    assert [s["name"] for s in body["workflow"]["steps"]] == ["write", "count"]
