@@ -214,3 +214,27 @@ async def test_a_reana_spec_naming_a_missing_workflow_file_is_refused(api, workd
     code, body = await api("POST", "workflows/validate", {"path": "cwl/reana.yaml"})
     assert code == 200 and body["workflow"]["form"] == "cwl"
     assert [s["name"] for s in body["workflow"]["steps"]] == ["write", "count"]
+
+
+async def test_a_snakemake_run_stops_mid_rule_killing_the_engine(api, workdir):
+    (workdir / "smk" / "Snakefile").write_text(
+        'rule all:\n    input: "done.txt"\n\n'
+        'rule long:\n    output: "done.txt"\n    shell: "echo $$ > pid.txt; echo begun; sleep 60; touch {output}"\n'
+    )
+    code, run = await api("POST", "workflows", {"path": "smk/Snakefile"})
+    assert code == 202, run
+    workspace = workdir / run["workspace"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not ((workspace / "pid.txt").is_file() and (workspace / "pid.txt").read_text().strip()):
+        assert loop.time() < deadline, "the rule never started"
+        await asyncio.sleep(0.1)
+    pid = int((workspace / "pid.txt").read_text())
+    code, _ = await api("POST", f"workflows/{run['id']}/stop")
+    assert code == 202
+    run = await wait_run(api, run["id"])
+    assert run["status"] == "stopped"
+    steps = {s["name"]: s["status"] for s in run["steps"]}
+    assert steps == {"long": "stopped", "all": "created"}
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not (workspace / "done.txt").exists()
