@@ -101,6 +101,10 @@ def run_engine(ctx: RunContext, engine: Engine) -> None:
             if step not in started:
                 ctx.step_started(step, backend_id=f"pid:{proc.pid}")
                 started.add(step)
+            if not event.ok and ctx.stopping:  # the engine reporting the kill of a stop
+                ctx.step_finished(step, status=RunStatus.STOPPED, message="stopped on request")
+                ended.add(step)
+                return
             status = RunStatus.FINISHED if event.ok else RunStatus.FAILED
             ctx.step_finished(step, status=status, exit_code=0 if event.ok else event.exit_code, message=event.text)
             ended.add(step)
