@@ -238,3 +238,48 @@ async def test_a_snakemake_run_stops_mid_rule_killing_the_engine(api, workdir):
     assert steps == {"long": "stopped", "all": "created"}
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
     assert not (workspace / "done.txt").exists()
+
+
+# ------------------------------------------------------------------------ CWL steps in containers
+def test_a_cwl_workflow_runs_its_steps_in_their_images_with_cwltool_podman(
+    tmp_path, container_engine_url, container_test_image
+):
+    import time
+
+    from vrelab.jobs import JobManager, JobRegistry, JobStore
+    from vrelab.workflows.service import WorkflowService
+
+    root = tmp_path / "root"
+    (root / "cwl").mkdir(parents=True)
+    requirement = f"requirements:\n  DockerRequirement: {{dockerPull: '{container_test_image}'}}\n"
+    text = (DATA / "cwl_two_steps.cwl").read_text().replace("inputs:\n", requirement + "inputs:\n", 1)
+    # inside the image: its own /etc/passwd names root only, so the step proves where it ran
+    text = text.replace('echo "writing $0";', 'echo "writing $0 as `cut -d: -f1 /etc/passwd`";')
+    (root / "cwl" / "wf.cwl").write_text(text)
+    svc = WorkflowService(root, concurrency=1, backend_options={"container": {"url": container_engine_url}})
+    registry = JobRegistry()
+    for kind in svc.job_kinds():
+        registry.register(kind)
+    jobs = JobManager(JobStore(tmp_path / "jobs.sqlite"), registry, workers=1, log_dir=tmp_path / "logs")
+    svc.attach(jobs)
+    try:
+        run = svc.submit({"path": "cwl/wf.cwl", "parameters": {"message": "boxed"}, "backend": "container"}, "me")
+        deadline = time.monotonic() + 180
+        while (run := svc.get(run["id"], "me"))["job"]["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, run
+            time.sleep(0.2)
+        logs = svc.logs(run["id"], "me")
+        assert run["status"] == "finished", (run, logs["workflow_logs"][-3000:])
+        assert [(s["name"], s["status"], s["image"]) for s in run["steps"]] == [
+            ("write", "finished", container_test_image),
+            ("count", "finished", container_test_image),
+        ]
+        by_step = {s["name"]: s["logs"] for s in logs["steps"]}
+        assert "writing boxed as root" in by_step["write"]
+        assert "podman" in logs["workflow_logs"]
+        workspace = root / run["workspace"]
+        assert (workspace / "outputs" / "count.txt").read_text().strip() == str(len("boxed\n"))
+        with pytest.raises(Exception, match="runs on the local or reana backend"):
+            svc.submit({"spec": "rule a:\n  shell: 'true'\n", "backend": "container"}, "me")  # a Snakefile
+    finally:
+        jobs.shutdown()

@@ -41,7 +41,11 @@ JOB_RECAST = "workflow.recast"
 KINDS = (JOB_RUN, JOB_RECAST)
 MAX_SPEC_BYTES = 1024 * 1024
 # Backends that run CWL, Snakemake and Yadage workflows (with the engine here, or on REANA).
-ENGINE_BACKENDS = ("local", "reana")
+ENGINE_BACKENDS = {
+    "cwl": ("local", "container", "reana"),  # container: cwltool --podman
+    "snakemake": ("local", "reana"),
+    "yadage": ("local", "reana"),
+}
 _RUN_FIELDS = {"spec", "path", "backend", "parameters", "base_dir", "name"}
 _JOB_TO_STATUS = {
     JobState.QUEUED: RunStatus.QUEUED,
@@ -229,10 +233,10 @@ class WorkflowService:
         spec, base = self.load_spec({k: v for k, v in params.items() if k not in ("_wf", "recast")})
         backend_name = params.get("backend", "local")
         backend = self.backends.get(backend_name)
-        if spec.engine is not None and backend_name not in ENGINE_BACKENDS:
+        if spec.engine is not None and backend_name not in ENGINE_BACKENDS.get(spec.engine.type, ()):
+            able = ENGINE_BACKENDS.get(spec.engine.type, ())
             raise BadRequest(
-                f"A {spec.engine.type} workflow runs on the {' or '.join(ENGINE_BACKENDS)} backend, not on "
-                f"{backend_name!r}.",
+                f"A {spec.engine.type} workflow runs on the {' or '.join(able)} backend, not on {backend_name!r}.",
                 details={"backend": backend_name, "type": spec.engine.type},
             )
         check = backend.check()

@@ -76,6 +76,7 @@ class Engine(ABC):
     program: ClassVar[str]  # the engine's name for users
     venv: ClassVar[EngineVenv]
     merge_stdout: ClassVar[bool] = True  # False: the engine's stdout is a result document, kept apart
+    runs_in_containers: ClassVar[bool] = False  # True: can run each step in its image through podman
 
     @abstractmethod
     def validate(self, folder: Path, spec: WorkflowSpec) -> list[EngineStep]:
@@ -83,9 +84,12 @@ class Engine(ABC):
         validator; the steps it will run, or :class:`SpecError` with the engine's message."""
 
     @abstractmethod
-    def command(self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int) -> list[str]:
+    def command(
+        self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int, *, containers: bool = False
+    ) -> list[str]:
         """The command line that runs ``spec`` in ``workspace`` (``scratch``: a folder for the engine's
-        temporary files, outside the workspace)."""
+        temporary files, outside the workspace); ``containers``: each step in its image, through the
+        podman command (only engines in :attr:`container_types`)."""
 
     @abstractmethod
     def parser(self, steps: list[str]) -> LogParser:

@@ -4,13 +4,17 @@ Validation is ``cwltool --validate`` (its messages name file, line, column and f
 ``cwltool --outdir outputs [--no-container] workflow.cwl job.json`` in the run's workspace, the job
 file holding the run's parameters (each value read as YAML, so ``3`` is a number) on top of the CWL
 job file REANA calls ``inputs.parameters.input``. cwltool's log lines ``[step NAME] start`` /
-``[job NAME] completed success`` become the step records; a tool's output, printed between them,
-goes to the step's log. Outputs land in the workspace's ``outputs/`` folder, as on REANA.
+``[job NAME] completed success`` become the step records (on the container backend each step runs
+in its ``DockerRequirement`` image through the podman command: ``--podman`` when rootless, cwltool's
+docker mode with ``docker`` being podman when root, as rootful podman refuses ``--userns=keep-id``);
+a tool's output, printed between them, goes to the step's log. Outputs land in the workspace's
+``outputs/`` folder, as on REANA.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -74,6 +78,7 @@ class CwlEngine(Engine):
     program: ClassVar[str] = "cwltool"
     venv: ClassVar[EngineVenv] = EngineVenv("cwltool", VERSION, (f"cwltool=={VERSION}",), "import cwltool.main")
     merge_stdout: ClassVar[bool] = False
+    runs_in_containers: ClassVar[bool] = True
 
     def validate(self, folder: Path, spec: WorkflowSpec) -> list[EngineStep]:
         assert spec.engine is not None
@@ -108,10 +113,12 @@ class CwlEngine(Engine):
         steps = []
         for name, body in items:
             run = body.get("run") if isinstance(body, dict) else None
-            steps.append(EngineStep(str(name).lstrip("#"), _docker(run) if isinstance(run, dict) else image))
+            steps.append(EngineStep(str(name).lstrip("#"), (_docker(run) if isinstance(run, dict) else "") or image))
         return steps
 
-    def command(self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int) -> list[str]:
+    def command(
+        self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int, *, containers: bool = False
+    ) -> list[str]:
         assert spec.engine is not None
         job: dict[str, Any] = {}
         if spec.engine.input:
@@ -124,7 +131,18 @@ class CwlEngine(Engine):
         job_file.write_text(json.dumps(job, indent=1))
         argv = [str(self.venv.bin("cwltool")), "--disable-color", "--outdir", "outputs"]
         argv += ["--tmpdir-prefix", f"{scratch}/tmp-", "--tmp-outdir-prefix", f"{scratch}/out-"]
-        argv += ["--no-container", spec.engine.file, str(job_file)]
+        if not containers:
+            argv += ["--no-container"]
+        elif os.geteuid() != 0:
+            argv += ["--podman"]  # rootless podman: cwltool's own podman mode (--userns=keep-id)
+        else:
+            # rootful podman refuses keep-id, which cwltool's podman mode always asks for: run cwltool's
+            # docker mode with "docker" being podman (the same CLI), so the steps run as root:root
+            shim = scratch / "bin" / "docker"
+            shim.parent.mkdir(parents=True, exist_ok=True)
+            shim.write_text('#!/bin/sh\nexec podman "$@"\n')
+            shim.chmod(0o755)
+        argv += [spec.engine.file, str(job_file)]
         return argv
 
     def parser(self, steps: list[str]) -> LogParser:

@@ -43,16 +43,23 @@ def _reader(stream: object, lines: queue.Queue[object]) -> None:
     lines.put(_EOF)
 
 
-def run_engine(ctx: RunContext, engine: Engine) -> None:
-    """Run ``ctx.spec`` with ``engine``; returns when it ended or was stopped."""
+def run_engine(ctx: RunContext, engine: Engine, *, container_host: str | None = None) -> None:
+    """Run ``ctx.spec`` with ``engine``; returns when it ended or was stopped.
+
+    ``container_host``: run each step in its image, through the podman command talking to the
+    engine at that URL (``CONTAINER_HOST``: the same podman service the container backend uses)."""
     ctx.log(f"{engine.program}: preparing its environment {engine.venv.path}")
     engine.venv.ensure(ctx.log)
     write_main_file(ctx)
     scratch = ctx.workspace.parent / "engine"
     scratch.mkdir(parents=True, exist_ok=True)
     steps = [s.name for s in ctx.spec.steps]
-    argv = engine.command(ctx.spec, ctx.workspace, scratch, ctx.concurrency)
+    argv = engine.command(ctx.spec, ctx.workspace, scratch, ctx.concurrency, containers=container_host is not None)
     env = step_environment({**ctx.parameters, "VRELAB_RUN_ID": ctx.run_id, "VRELAB_STEP": engine.program})
+    if container_host is not None:
+        env["CONTAINER_HOST"] = container_host
+    if (scratch / "bin").is_dir():  # helper commands the engine wrote for itself
+        env["PATH"] = os.pathsep.join([str(scratch / "bin"), env["PATH"]])
     env["PATH"] = os.pathsep.join([str(engine.venv.path / "bin"), env["PATH"]])
     stdout_path = scratch / "stdout.txt"
     ctx.log("$ " + " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv)))

@@ -128,7 +128,9 @@ class SnakemakeEngine(Engine):
             )
         return [EngineStep(r) for r in rules]
 
-    def command(self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int) -> list[str]:
+    def command(
+        self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int, *, containers: bool = False
+    ) -> list[str]:
         return [str(self.venv.bin("snakemake")), "--cores", str(max(1, cores)), *self._args(spec)]
 
     def parser(self, steps: list[str]) -> LogParser:

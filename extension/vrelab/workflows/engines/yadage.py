@@ -97,7 +97,9 @@ class YadageEngine(Engine):
             raise SpecError(f"The yadage workflow {spec.engine.file} has no stages.")
         return [EngineStep(str(s)) for s in stages]
 
-    def command(self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int) -> list[str]:
+    def command(
+        self, spec: WorkflowSpec, workspace: Path, scratch: Path, cores: int, *, containers: bool = False
+    ) -> list[str]:
         top, name = self._toplevel(spec)
         argv = [str(self.venv.bin("yadage-run")), "--accept-metadir", ".", name, "-t", top]
         for key, value in spec.parameters.items():
