@@ -53,9 +53,12 @@ outputs:
 
 @pytest.fixture(scope="module", autouse=True)
 def engines() -> None:
-    """Each engine's venv, built once per machine (minutes) and reused from ~/.cache/vrelab after."""
-    for kind in ("cwl", "snakemake", "yadage"):
-        engine_for(kind).venv.ensure(print)
+    """Each engine's venv, built once per machine (minutes; the three at once) and reused after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        for built in [pool.submit(engine_for(k).venv.ensure, print) for k in ("cwl", "snakemake", "yadage")]:
+            built.result()
 
 
 @pytest.fixture
