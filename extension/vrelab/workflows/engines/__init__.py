@@ -69,7 +69,8 @@ def prepare(spec: WorkflowSpec, base: Path) -> WorkflowSpec:
         return spec
     engine = engine_for(spec.engine.type)
     text = spec.engine.text or _read_main(spec, base)
-    spec = replace(spec, engine=replace(spec.engine, text=text))
+    main_spec = replace(spec.engine, text=text)
+    spec = replace(spec, engine=main_spec)
     with tempfile.TemporaryDirectory(prefix="vrelab-validate-") as tmp:
         folder = Path(tmp)
         for rel in [*spec.input_files, *spec.input_directories]:
@@ -78,7 +79,7 @@ def prepare(spec: WorkflowSpec, base: Path) -> WorkflowSpec:
             dst.parent.mkdir(parents=True, exist_ok=True)
             if src.exists() and not dst.exists():
                 dst.symlink_to(src)
-        main = folder / spec.engine.file
+        main = folder / main_spec.file
         main.parent.mkdir(parents=True, exist_ok=True)
         if main.is_symlink():
             main.unlink()

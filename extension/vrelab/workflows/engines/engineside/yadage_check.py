@@ -10,7 +10,7 @@ from typing import Any
 
 
 def _where(path: "list[object]") -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
     return "".join(parts) or "the document"
