@@ -286,3 +286,52 @@ def test_a_cwl_workflow_runs_its_steps_in_their_images_with_cwltool_podman(
             svc.submit({"spec": "rule a:\n  shell: 'true'\n", "backend": "container"}, "me")  # a Snakefile
     finally:
         jobs.shutdown()
+
+
+def test_a_snakemake_run_survives_a_kill_9_of_its_server(tmp_path):
+    import os
+    import signal
+    import time
+
+    from servers import JupyterServerProcess
+
+    server = JupyterServerProcess(tmp_path / "srv")
+    (server.root / "smk").mkdir(parents=True)
+    (server.root / "smk" / "Snakefile").write_text(
+        'rule all:\n    input: "long.txt"\n\n'
+        'rule first:\n    output: "first.txt"\n    shell: "echo first-output; echo 1 > {output}"\n\n'
+        'rule long:\n    input: "first.txt"\n    output: "long.txt"\n'
+        '    shell: "echo $$ > long.pid; echo long-started; sleep 120; touch {output}"\n'
+    )
+    server.start()
+    try:
+        r = server.request("POST", "workflows", json={"path": "smk/Snakefile"})
+        assert r.status_code == 202, r.text
+        run_id = r.json()["id"]
+        workspace = server.root / r.json()["workspace"]
+        deadline = time.monotonic() + 60
+        while not ((workspace / "long.pid").is_file() and (workspace / "long.pid").read_text().strip()):
+            assert time.monotonic() < deadline, "the long rule never started"
+            time.sleep(0.1)
+        pid = int((workspace / "long.pid").read_text())
+        server.kill(signal.SIGKILL)
+
+        server.start()
+        run = server.request("GET", f"workflows/{run_id}").json()
+        assert run["status"] == "failed" and run["job"]["state"] == "interrupted"
+        steps = {s["name"]: s["status"] for s in run["steps"]}
+        assert steps == {"first": "finished", "long": "failed", "all": "created"}
+        logs = {s["name"]: s["logs"] for s in server.request("GET", f"workflows/{run_id}/logs").json()["steps"]}
+        assert "first-output" in logs["first"] and "long-started" in logs["long"]
+        assert server.request("GET", f"workflows/{run_id}/outputs/first.txt").text == "1\n"
+        deadline = time.monotonic() + 10  # the engine the dead server left behind was stopped, steps and all
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the orphaned rule kept running")
+    finally:
+        server.stop()
