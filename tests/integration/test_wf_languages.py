@@ -335,3 +335,15 @@ def test_a_snakemake_run_survives_a_kill_9_of_its_server(tmp_path):
             raise AssertionError("the orphaned rule kept running")
     finally:
         server.stop()
+
+
+async def test_an_engine_type_on_a_backend_that_cannot_run_it_and_a_snakefile_lacking_its_config_are_400s(api, workdir):
+    code, body = await api("POST", "workflows/validate", {"path": "smk/reana.yaml", "backend": "container"})
+    assert code == 400 and "runs on the local or reana backend, not on 'container'" in body["error"]["message"]
+    code, body = await api("POST", "workflows/validate", {"path": "smk/Snakefile"})  # its config not given
+    assert code == 400 and body["error"]["message"].startswith("snakemake -n refused Snakefile: RuleException in rule")
+    assert "'message' is unknown" in body["error"]["message"]
+    code, body = await api("POST", "workflows", {"path": "yad/reana.yaml", "backend": "container"})
+    assert code == 400 and "yadage workflow runs on the local or reana backend" in body["error"]["message"]
+    _, listed = await api("GET", "workflows")
+    assert listed["total"] == 0

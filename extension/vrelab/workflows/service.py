@@ -220,6 +220,7 @@ class WorkflowService:
         out: dict[str, Any] = {"valid": True, "workflow": spec.to_dict(), "base_dir": base}
         if body.get("backend") is not None:
             out["backend"] = self.backends.get(body["backend"]).check().to_dict()
+            _check_engine_backend(spec, body["backend"])
         return out
 
     def validate_job(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -233,12 +234,7 @@ class WorkflowService:
         spec, base = self.load_spec({k: v for k, v in params.items() if k not in ("_wf", "recast")})
         backend_name = params.get("backend", "local")
         backend = self.backends.get(backend_name)
-        if spec.engine is not None and backend_name not in ENGINE_BACKENDS.get(spec.engine.type, ()):
-            able = ENGINE_BACKENDS.get(spec.engine.type, ())
-            raise BadRequest(
-                f"A {spec.engine.type} workflow runs on the {' or '.join(able)} backend, not on {backend_name!r}.",
-                details={"backend": backend_name, "type": spec.engine.type},
-            )
+        _check_engine_backend(spec, backend_name)
         check = backend.check()
         if not check.available:
             raise Unavailable(
@@ -612,6 +608,16 @@ class WorkflowService:
             "outputs": [f.path for f in files if f.declared],
             "workspace": relative_to_root(self.root_dir, folder.workspace),
         }
+
+
+def _check_engine_backend(spec: WorkflowSpec, backend_name: str) -> None:
+    """A CWL, Snakemake or Yadage workflow only goes to a backend that can run its engine."""
+    if spec.engine is not None and backend_name not in ENGINE_BACKENDS.get(spec.engine.type, ()):
+        able = ENGINE_BACKENDS.get(spec.engine.type, ())
+        raise BadRequest(
+            f"A {spec.engine.type} workflow runs on the {' or '.join(able)} backend, not on {backend_name!r}.",
+            details={"backend": backend_name, "type": spec.engine.type},
+        )
 
 
 def _kill_leftover(run_id: str, backend_id: str | None) -> None:

@@ -26,6 +26,7 @@ VERSION = "9.27.1"
 _RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\S+):$")
 _JOBID = re.compile(r"^\s+jobid: (\d+)$")
 _FINISHED = re.compile(r"^Finished job(?:id:)? (\d+)\.?(?: \(Rule: (\S+)\))?")
+_COUNT = re.compile(r"^\S+\s+\d+$")  # a row of the job stats table
 _ERROR = re.compile(r"^Error in rule (\S+):$")
 _ENGINE = re.compile(
     r"^(\[\w{3} \w{3} .*\]|\s+(input|output|log|jobid|reason|resources|wildcards|threads|shell|message|"
@@ -106,7 +107,9 @@ class SnakemakeEngine(Engine):
         out = self.run_check(argv, folder, "check the Snakefile (dry run)")
         text = strip_ansi(out.stdout + "\n" + out.stderr)
         if out.returncode != 0:
-            lines = [ln for ln in text.splitlines() if ln.strip() and not _ENGINE.match(ln)]
+            lines = [ln for ln in text.splitlines() if ln.strip() and not _ENGINE.match(ln) and not _COUNT.match(ln)]
+            first = next((i for i, ln in enumerate(lines) if "Error" in ln or "Exception" in ln), None)
+            lines = lines[first:] if first is not None else lines  # from snakemake's error on
             problem = self.clean_message("\n".join(lines) or text, folder)
             raise SpecError(f"snakemake -n refused {spec.engine.file}: {problem}", details={"engine": "snakemake"})
         rules: list[str] = []
