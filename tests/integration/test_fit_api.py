@@ -16,7 +16,7 @@ import pytest
 pyhf = pytest.importorskip("pyhf")
 
 LIKELIHOODS = Path(os.environ.get("VRELAB_LIKELIHOODS", Path(__file__).parents[3] / "shared" / "likelihoods"))
-from likelihoods import needs_likelihoods  # noqa: E402
+from likelihoods import PYHF_MISFITS, needs_likelihoods  # noqa: E402
 
 REFERENCED = ["3L-eRJR", "sbottom-RegionA", "staus-combined"]
 TOLERANCE = 1e-4
@@ -112,7 +112,9 @@ async def test_workspace_endpoints_and_their_errors(api, jp_root_dir):
     assert first["result"]["poi"] == "mu" and first["result"]["poi_value"] == 1.0
     model = pyhf.Workspace(json.loads(json.dumps(doc))).model(patches=[simple_patchset(ws)["patches"][2]["patch"]])
     expected = pyhf.infer.hypotest(1.0, pyhf.Workspace(ws).data(model), model, test_stat="qtilde")
-    assert first["result"]["CLs_obs"] == pytest.approx(float(expected), abs=1e-6)
+    # the jax engine by default; pyhf's default tolerance leaves its own value ~1e-6 off
+    assert first["result"]["engine"] == "jax"
+    assert first["result"]["CLs_obs"] == pytest.approx(float(expected), abs=TOLERANCE)
     # the same request while that job is kept is answered by that job: no duplicate is recorded
     code, same = await api(
         "POST", "jobs", {"kind": "fit.hypotest", "params": {"workspace_id": wid, "patch": "pt_200_0"}}
@@ -173,6 +175,10 @@ async def _reference_scan(api, root: Path, name: str, n_patches: int | None) -> 
     for point in result["points"]:
         ref = reference[point["patch"]]
         assert point["values"] == ref["values"]
+        if point["patch"] in PYHF_MISFITS and point["engine"] == "jax":
+            # the reference is pyhf's miss (see tests/likelihoods.py): its q_A is too small
+            assert ref["CLs_exp"][2] - point["CLs_exp"][2] > TOLERANCE, point
+            continue
         assert abs(point["CLs_obs"] - ref["CLs_obs"]) < TOLERANCE, point
         assert max(abs(a - b) for a, b in zip(point["CLs_exp"], ref["CLs_exp"], strict=True)) < TOLERANCE, point
     # the same request again is answered from the cache (by a new job, once the first is deleted)

@@ -39,6 +39,7 @@ TEST_STATS = ("qtilde", "q")
 CALCTYPES = ("asymptotics", "toybased")
 BACKENDS = ("numpy", "jax")
 OPTIMIZERS = ("scipy", "minuit")
+ENGINES = ("jax", "pyhf")
 _ELEMENT = re.compile(r"^(?P<name>.+)\[(?P<index>\d+)\]$")
 
 
@@ -54,6 +55,7 @@ class FitOptions(NamedTuple):
     optimizer: str = "scipy"
     fixed_params: tuple[tuple[str, float], ...] = ()
     fix_shapesys_tau_above: float | None = None
+    engine: str = "pyhf"  # "jax": the compiled engine (vrelab.fit.engine); "pyhf": pyhf itself
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FitOptions:
@@ -107,16 +109,39 @@ class FitOptions(NamedTuple):
                     "which is not installed on this server.",
                     details={"field": "backend" if what == backend else "optimizer"},
                 )
+        calctype = choice("calctype", CALCTYPES, "asymptotics")
+        engine = params.get("engine")
+        if engine is not None:
+            engine = choice("engine", ENGINES, "jax")
+            if engine == "jax" and importlib.util.find_spec("jax") is None:
+                raise BadRequest(
+                    "The jax engine needs the 'jax' package, which is not installed on this server.",
+                    details={"field": "engine"},
+                )
+            if engine == "jax" and calctype != "asymptotics":
+                raise BadRequest(
+                    "The jax engine computes asymptotic CLs; toy-based tests run with engine 'pyhf'.",
+                    details={"field": "engine"},
+                )
+        else:
+            # the engine by default, unless the request asks for a pyhf configuration of its own
+            pyhf_asked = (
+                calctype != "asymptotics"
+                or params.get("backend") not in (None, "numpy")
+                or params.get("optimizer") not in (None, "scipy")
+            )
+            engine = "pyhf" if pyhf_asked or importlib.util.find_spec("jax") is None else "jax"
         return cls(
             measurement=measurement,
             poi_value=number("poi_value", 1.0) or 0.0,
             test_stat=choice("test_stat", TEST_STATS, "qtilde"),
-            calctype=choice("calctype", CALCTYPES, "asymptotics"),
+            calctype=calctype,
             ntoys=int(ntoys),
             backend=backend,
             optimizer=optimizer,
             fixed_params=tuple(sorted((str(k), float(v)) for k, v in fixed.items())),
             fix_shapesys_tau_above=number("fix_shapesys_tau_above", None, positive=True),
+            engine=engine,
         )
 
     def to_dict(self) -> dict[str, Any]:

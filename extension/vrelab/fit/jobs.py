@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BY_CODE, NotFound, VRELabError, WorkerDied
@@ -106,9 +107,10 @@ def _single(
             rt.metrics.fit_points(kind, "failed", seconds=outcome.seconds)
             _raise(outcome, ctx)
         rt.metrics.fit_points(kind, "computed", seconds=outcome.seconds)
-        rt.cache.put(key, outcome.value)
+        value = {"engine": "pyhf", **outcome.value}
+        rt.cache.put(key, value)
         ctx.progress(1, 1, "done")
-        return {**head, **outcome.value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
+        return {**head, **value, "cached": False, "wall_seconds": round(time.perf_counter() - started, 4)}
     raise WorkerDied("The fit worker gave no answer.")
 
 
@@ -133,6 +135,69 @@ def _poi_name(summary: dict[str, Any], measurement: str | None) -> str | None:
     return summary.get("poi")
 
 
+CHUNK_MAX = 16
+# Patches per engine worker: each worker pays jax's import and the compile (or the load of the
+# compiled code from disk) once, which on 2 cores costs more than fitting 100 patches
+PATCHES_PER_ENGINE_WORKER = 100
+
+
+def engine_workers(n: int, workers: int) -> int:
+    """How many workers an engine scan of ``n`` points uses: one unless the scan is large."""
+    return max(1, min(workers, n // PATCHES_PER_ENGINE_WORKER))
+
+
+def chunk_size(n: int, workers: int) -> int:
+    """Patches per engine batch: about four chunks per worker (progress, and a killed worker loses
+    little), a power of two (few compiled sizes), at most CHUNK_MAX."""
+    want = max(1, -(-n // (4 * max(1, workers))))
+    size = 1
+    while size < want and size < CHUNK_MAX:
+        size *= 2
+    return size
+
+
+def _engine_outcomes(
+    rt: FitService,
+    wid: str,
+    todo: list[dict[str, Any]],
+    keys: dict[str, str],
+    options: dict[str, Any],
+    common: dict[str, Any],
+    workers: int,
+    pool: WorkerPool,
+    ctx: JobContext,
+) -> Iterator[TaskOutcome]:
+    """The scan's points from the compiled engine: chunks of patches, one batch each, on the pool.
+
+    Every chunk is padded to the same array sizes (planned here, over all the points to compute)
+    and the same batch size, so each worker compiles the minimiser once. A chunk's outcome is
+    split into its points' outcomes, which the scan caches one by one; a chunk whose worker dies
+    fails its points only."""
+    from .engine.dispatch import plan
+
+    spec, patchset = rt.store.load(wid)
+    ops = {p["metadata"]["name"]: p["patch"] for p in (patchset or {}).get("patches", [])}
+    names = [p["name"] for p in todo]
+    dims = plan(spec, ops, names, FitOptions.from_params(options))
+    size = chunk_size(len(names), workers)
+    chunks = {f"chunk-{i}": names[i : i + size] for i in range(0, len(names), size)}
+    ctx.log(f"jax engine: {len(names)} point(s) in {len(chunks)} chunk(s) of up to {size}; arrays {dims}")
+    tasks = [
+        Task(key, "points", {**common, "patches": part, "dims": list(dims) if dims else None, "batch": size})
+        for key, part in chunks.items()
+    ]
+    for outcome in pool.run(tasks, is_cancelled=lambda: ctx.cancelled):
+        part = chunks[outcome.key]
+        if not outcome.ok:
+            for name in part:
+                yield TaskOutcome(keys[name], False, outcome.value, outcome.seconds / len(part))
+            continue
+        for item in outcome.value:
+            value = item["value"]
+            seconds = float(value.get("fit_seconds", 0.0)) if item["ok"] else float(item.get("seconds", 0.0))
+            yield TaskOutcome(keys[item["patch"]], bool(item["ok"]), value, seconds)
+
+
 def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """CLs for the chosen patches (all by default); every point cached as it completes."""
     from .contour import contours
@@ -144,6 +209,8 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
     wanted = params.get("patches")
     entries = [p for p in meta.get("patches", []) if not wanted or p["name"] in set(wanted)]
     options = _options(params)
+    if rt.dask_scheduler and options.get("engine") == "jax":
+        options = {**options, "engine": "pyhf"}  # Dask workers compute points with pyhf
     level = float(params.get("level") or 0.05)
     head = {
         "workspace_id": wid,
@@ -173,7 +240,9 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
     for p in entries:
         hit = rt.cache.get(keys[p["name"]])
         if hit is not None:
-            points[p["name"]] = ScanPoint(p["name"], p["values"], hit["CLs_obs"], hit["CLs_exp"], None, True, 0.0)
+            points[p["name"]] = ScanPoint(
+                p["name"], p["values"], hit["CLs_obs"], hit["CLs_exp"], None, True, 0.0, hit.get("engine")
+            )
     todo = [p for p in entries if p["name"] not in points]
     rt.metrics.fit_points("fit.scan", "cached", len(points))
     total = len(entries)
@@ -209,9 +278,15 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
                 "patchset_path": str(ps_path) if ps_path else None,
                 "options": options,
             }
-            tasks_local = [Task(keys[p["name"]], "point", {**common, "patch": p["name"]}) for p in todo]
+            if options.get("engine") == "jax":
+                workers = engine_workers(len(todo), workers)
             pool = WorkerPool(workers, nice=rt.worker_nice, on_start=lambda pids: ctx.log(f"fit worker pid(s) {pids}"))
-            outcomes = pool.run(tasks_local, is_cancelled=lambda: ctx.cancelled)
+            if options.get("engine") == "jax":
+                executor = "local processes, jax engine"
+                outcomes = _engine_outcomes(rt, wid, todo, keys, options, common, workers, pool, ctx)
+            else:
+                tasks_local = [Task(keys[p["name"]], "point", {**common, "patch": p["name"]}) for p in todo]
+                outcomes = pool.run(tasks_local, is_cancelled=lambda: ctx.cancelled)
         for outcome in outcomes:
             entry = by_key[outcome.key]
             rt.metrics.fit_points("fit.scan", "computed" if outcome.ok else "failed", seconds=outcome.seconds)
@@ -219,7 +294,14 @@ def scan(rt: FitService, params: dict[str, Any], ctx: JobContext) -> dict[str, A
                 value = outcome.value
                 rt.cache.put(outcome.key, value)
                 points[entry["name"]] = ScanPoint(
-                    entry["name"], entry["values"], value["CLs_obs"], value["CLs_exp"], None, False, outcome.seconds
+                    entry["name"],
+                    entry["values"],
+                    value["CLs_obs"],
+                    value["CLs_exp"],
+                    None,
+                    False,
+                    outcome.seconds,
+                    value.get("engine", "pyhf"),
                 )
             else:
                 failed += 1

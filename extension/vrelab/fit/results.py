@@ -110,6 +110,7 @@ class HypotestResult(NamedTuple):
     calctype: str
     fit_seconds: float
     bestfit: dict[str, float]
+    engine: str = "pyhf"  # which engine computed it: "jax" or "pyhf"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +123,7 @@ class HypotestResult(NamedTuple):
             "test_stat": self.test_stat,
             "calctype": self.calctype,
             "fit_seconds": round(self.fit_seconds, 4),
+            "engine": self.engine,
         }
 
 
@@ -162,6 +164,7 @@ class ScanPoint(NamedTuple):
     error: str | None
     cached: bool
     seconds: float
+    engine: str | None = None  # which engine computed it (None: not computed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +175,7 @@ class ScanPoint(NamedTuple):
             "error": self.error,
             "cached": self.cached,
             "seconds": round(self.seconds, 4),
+            "engine": self.engine,
         }
 
 

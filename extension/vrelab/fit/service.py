@@ -42,6 +42,7 @@ _COMMON = {
     "optimizer",
     "fixed_params",
     "fix_shapesys_tau_above",
+    "engine",
 }
 DidReader = Callable[[str | None, str], bytes]
 # The fit defaults of every front end (widget, CLI, client, sidebar): FitOptions' field defaults, and
@@ -336,6 +337,8 @@ class FitService:
                 raise NotFound(f"The workspace has no patch named {patch!r}.", details={"patch": patch})
         options = FitOptions.from_params(params)
         out: dict[str, Any] = {"workspace_id": wid, "patch": patch, **options.to_dict()}
+        if kind in ("fit.mle", "fit.limit"):
+            out["engine"] = "pyhf"  # the compiled engine answers hypothesis tests and scans (so far)
         if kind == "fit.limit":
             out.update(self._limit_params(params))
         if kind == "fit.scan":

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InvalidWorkspace
 
-__all__ = ["fit", "hypotest", "limit", "limit_threads", "point", "remote_point"]
+__all__ = ["fit", "hypotest", "limit", "limit_threads", "point", "points", "remote_point"]
 
 
 def limit_threads() -> None:
@@ -74,6 +74,10 @@ def fit(workspace_path: str, patchset_path: str | None, patch: str | None, optio
 def hypotest(
     workspace_path: str, patchset_path: str | None, patch: str | None, options: dict[str, Any]
 ) -> dict[str, Any]:
+    if options.get("engine") == "jax":
+        from .engine.dispatch import hypotest as compiled
+
+        return compiled(workspace_path, patchset_path, patch, options)
     from .inference import hypotest as run
 
     prep, opts = _prepared(workspace_path, patchset_path, patch, options)
@@ -99,7 +103,23 @@ def limit(
 def point(workspace_path: str, patchset_path: str | None, patch: str, options: dict[str, Any]) -> dict[str, Any]:
     """One scan point: CLs observed and expected for ``patch``."""
     result = hypotest(workspace_path, patchset_path, patch, options)
-    return {"CLs_obs": result["CLs_obs"], "CLs_exp": result["CLs_exp"], "fit_seconds": result["fit_seconds"]}
+    out = {"CLs_obs": result["CLs_obs"], "CLs_exp": result["CLs_exp"], "fit_seconds": result["fit_seconds"]}
+    return {**out, "engine": result.get("engine", "pyhf")}
+
+
+def points(
+    workspace_path: str,
+    patchset_path: str | None,
+    patches: list[str],
+    options: dict[str, Any],
+    dims: list[int] | None = None,
+    batch: int | None = None,
+) -> list[dict[str, Any]]:
+    """Scan points of several patches fitted together by the compiled engine (pyhf for any it
+    cannot take): one ``{"patch", "ok", "value"}`` per patch."""
+    from .engine.dispatch import points as compiled
+
+    return compiled(workspace_path, patchset_path, patches, options, dims, batch)
 
 
 def remote_point(workspace: dict[str, Any], patch_ops: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
