@@ -247,3 +247,42 @@ def test_unreachable_reana_or_a_bad_token_is_refused_before_anything_is_created(
     finally:
         wrong.jobs.shutdown()
     assert not (root / "workflows").exists() or not any((root / "workflows").iterdir())
+
+
+# ------------------------------------------------------------------- CWL, Snakemake, Yadage on REANA
+LANG_DATA = Path(__file__).parent.parent / "data" / "wf_languages"
+
+
+@pytest.mark.parametrize(
+    ("kind", "main", "source", "extra", "output", "expected"),
+    [
+        ("cwl", "wf.cwl", "cwl_two_steps.cwl", {"inputs.yml": "message: on-reana\n"}, "outputs/count.txt",
+         ["write", "count"]),
+        ("snakemake", "Snakefile", "Snakefile", {"config.yaml": "message: on-reana\n"}, "results/count.txt",
+         ["write", "count", "all"]),
+        ("yadage", "workflow.yml", "yadage_two_stages.yml", {}, "count/count.txt", ["write", "count"]),
+    ],
+)  # fmt: skip
+def test_each_engine_type_is_sent_as_it_is_and_runs_on_reana(
+    reana_service, reana_server, kind, main, source, extra, output, expected
+):
+    folder = reana_service.root_dir / kind
+    folder.mkdir()
+    (folder / main).write_text((LANG_DATA / source).read_text())
+    for name, text in extra.items():
+        (folder / name).write_text(text)
+    params = "{input: " + next(iter(extra)) + "}" if extra else "{message: on-reana}"
+    (folder / "reana.yaml").write_text(
+        f"inputs: {{parameters: {params}}}\nworkflow: {{type: {kind}, file: {main}}}\noutputs: {{files: [{output}]}}\n"
+    )
+    run = reana_service.submit({"path": f"{kind}/reana.yaml", "backend": "reana"}, "me")
+    run = _wait(reana_service, run["id"], timeout=120)
+    assert run["status"] == "finished", run
+    assert [(s["name"], s["status"]) for s in run["steps"]] == [(n, "finished") for n in expected]
+    assert all(s["backend_id"].startswith("reana:") for s in run["steps"])
+    wf = next(w for w in reana_server.double.workflows.values() if w.name == f"vrelab-{run['id']}.1")
+    assert wf.spec["workflow"]["type"] == kind and wf.spec["workflow"]["file"] == main
+    workspace = reana_service.root_dir / run["workspace"]
+    assert (workspace / output).read_text().strip() == str(len("on-reana\n"))  # run on REANA, copied back
+    logs = {s["name"]: s["logs"] for s in reana_service.logs(run["id"], "me")["steps"]}
+    assert "writing on-reana" in logs["write"] and "counting" in logs["count"]

@@ -28,6 +28,7 @@ from ..paths import relative_to_root, resolve_inside
 from ..times import iso_utc
 from .backends import BackendRegistry, BackendSettings, RunStatus, StepRecord
 from .backends.base import list_outputs
+from .engines import prepare as prepare_engine_spec
 from .runs import RunFolder, RunRecorder, new_record, progress_of, tail
 from .spec import SpecError, WorkflowSpec, parse_spec, spec_from_text
 
@@ -39,6 +40,12 @@ JOB_RUN = "workflow.run"
 JOB_RECAST = "workflow.recast"
 KINDS = (JOB_RUN, JOB_RECAST)
 MAX_SPEC_BYTES = 1024 * 1024
+# Backends that run CWL, Snakemake and Yadage workflows (with the engine here, or on REANA).
+ENGINE_BACKENDS = {
+    "cwl": ("local", "container", "reana"),  # container: cwltool --podman
+    "snakemake": ("local", "reana"),
+    "yadage": ("local", "reana"),
+}
 _RUN_FIELDS = {"spec", "path", "backend", "parameters", "base_dir", "name"}
 _JOB_TO_STATUS = {
     JobState.QUEUED: RunStatus.QUEUED,
@@ -169,7 +176,7 @@ class WorkflowService:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise SpecError(f"{path_text!r} is not a text file.") from None
-            spec = spec_from_text(text, f"The workflow {path_text!r}")
+            spec = spec_from_text(text, f"The workflow {path_text!r}", filename=path.name)
             base_default = relative_to_root(self.root_dir, path.parent)
         else:
             raw = body["spec"]
@@ -203,6 +210,8 @@ class WorkflowService:
                         "'base_dir', by default the spec file's folder).",
                         details={"input": rel, "base_dir": base},
                     )
+        if spec.engine is not None:
+            spec = prepare_engine_spec(spec, base_path)
         return spec, relative_to_root(self.root_dir, base_path) if base_path != self.root_dir else ""
 
     def validate(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +220,7 @@ class WorkflowService:
         out: dict[str, Any] = {"valid": True, "workflow": spec.to_dict(), "base_dir": base}
         if body.get("backend") is not None:
             out["backend"] = self.backends.get(body["backend"]).check().to_dict()
+            _check_engine_backend(spec, body["backend"])
         return out
 
     def validate_job(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +234,7 @@ class WorkflowService:
         spec, base = self.load_spec({k: v for k, v in params.items() if k not in ("_wf", "recast")})
         backend_name = params.get("backend", "local")
         backend = self.backends.get(backend_name)
+        _check_engine_backend(spec, backend_name)
         check = backend.check()
         if not check.available:
             raise Unavailable(
@@ -597,6 +608,16 @@ class WorkflowService:
             "outputs": [f.path for f in files if f.declared],
             "workspace": relative_to_root(self.root_dir, folder.workspace),
         }
+
+
+def _check_engine_backend(spec: WorkflowSpec, backend_name: str) -> None:
+    """A CWL, Snakemake or Yadage workflow only goes to a backend that can run its engine."""
+    if spec.engine is not None and backend_name not in ENGINE_BACKENDS.get(spec.engine.type, ()):
+        able = ENGINE_BACKENDS.get(spec.engine.type, ())
+        raise BadRequest(
+            f"A {spec.engine.type} workflow runs on the {' or '.join(able)} backend, not on {backend_name!r}.",
+            details={"backend": backend_name, "type": spec.engine.type},
+        )
 
 
 def _kill_leftover(run_id: str, backend_id: str | None) -> None:

@@ -57,7 +57,11 @@ RESERVED_PARAMS = frozenset(
 )  # fmt: skip
 RESERVED_PREFIXES = ("VRELAB_", "BASH_FUNC_", "DYLD_")
 MAX_STEPS = 500
-SUPPORTED_REANA_TYPES = ("serial",)
+SUPPORTED_REANA_TYPES = ("serial", "cwl", "snakemake", "yadage")
+# Workflow types run by their own engine (cwltool, snakemake, yadage), not by vrelab's scheduler.
+ENGINE_TYPES = ("cwl", "snakemake", "yadage")
+ENGINE_DEFAULT_FILES = {"cwl": "workflow.cwl", "snakemake": "Snakefile", "yadage": "workflow.yml"}
+_SNAKEFILE = re.compile(r"^(rule|checkpoint)\s+\w+\s*:|^configfile\s*:|^rule\s*:", re.MULTILINE)
 
 
 class _LineDict(dict):  # type: ignore[type-arg]
@@ -131,6 +135,21 @@ class Step:
 
 
 @dataclass(frozen=True)
+class EngineSpec:
+    """A workflow run by its own engine: the type, its main file (relative to the workspace) and that
+    file's text; ``input`` is the file of engine inputs REANA names ``inputs.parameters.input`` (a CWL
+    job file, a Snakemake config file), or empty."""
+
+    type: str
+    file: str
+    text: str = ""
+    input: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "file": self.file, "text": self.text, "input": self.input}
+
+
+@dataclass(frozen=True)
 class WorkflowSpec:
     """A validated workflow: steps in a topological order, inputs, parameters and outputs."""
 
@@ -143,6 +162,7 @@ class WorkflowSpec:
     output_files: tuple[str, ...] = ()
     output_directories: tuple[str, ...] = ()
     version: str = ""
+    engine: EngineSpec | None = None
 
     def step(self, name: str) -> Step:
         for s in self.steps:
@@ -164,6 +184,8 @@ class WorkflowSpec:
         if not isinstance(values, Mapping):
             raise BadRequest("'parameters' must be an object {name: value}.")
         unknown = sorted(set(values) - set(self.parameters))
+        if unknown and self.engine is not None and not self.parameters:
+            unknown = []  # a CWL file, Snakefile or Yadage spec as it is: its engine knows its inputs
         if unknown:
             known = ", ".join(sorted(self.parameters)) or "none"
             raise SpecError(
@@ -172,10 +194,18 @@ class WorkflowSpec:
             )
         merged = dict(self.parameters)
         for k, v in values.items():
+            if k not in self.parameters:
+                _parameters({k: v})  # the name must be usable as a variable
             merged[k] = _param_value(v, k)
         return replace(self, parameters=merged)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._to_dict()
+        if self.engine is not None:
+            data["engine"] = self.engine.to_dict()
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "form": self.form,
@@ -190,7 +220,10 @@ class WorkflowSpec:
         }
 
     def to_reana(self) -> dict[str, Any]:
-        """This workflow as a ``reana.yaml`` document (serial: steps in topological order)."""
+        """This workflow as a ``reana.yaml`` document (serial: steps in topological order; an engine's
+        workflow keeps its type, file and parsed specification)."""
+        if self.engine is not None:
+            return self._engine_reana(self.engine)
         return {
             "version": self.version or "0.9.0",
             "inputs": {
@@ -209,14 +242,47 @@ class WorkflowSpec:
             "outputs": {"files": list(self.output_files), "directories": list(self.output_directories)},
         }
 
+    def _engine_reana(self, engine: EngineSpec) -> dict[str, Any]:
+        parameters: dict[str, Any] = dict(self.parameters)
+        if engine.input:
+            parameters["input"] = engine.input
+        workflow: dict[str, Any] = {"type": engine.type, "file": engine.file}
+        if engine.type != "snakemake":
+            try:
+                document = yaml.safe_load(engine.text) if engine.text else None
+            except yaml.YAMLError:
+                document = None
+            if document is not None:
+                workflow["specification"] = document
+        return {
+            "version": self.version or "0.9.0",
+            "inputs": {
+                "files": sorted({*self.input_files, engine.file}),
+                "directories": list(self.input_directories),
+                "parameters": parameters,
+            },
+            "workflow": workflow,
+            "outputs": {"files": list(self.output_files), "directories": list(self.output_directories)},
+        }
+
 
 # ---------------------------------------------------------------------------------------- parsing
-def spec_from_text(text: str, source: str = "The workflow") -> WorkflowSpec:
-    """Parse YAML (or JSON) text; syntax errors say the line and column."""
+def looks_like_snakefile(text: str, filename: str = "") -> bool:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base in ("Snakefile", "snakefile") or base.endswith(".smk") or bool(_SNAKEFILE.search(text))
+
+
+def spec_from_text(text: str, source: str = "The workflow", filename: str = "") -> WorkflowSpec:
+    """Parse YAML (or JSON) text — or a Snakefile; syntax errors say the line and column.
+
+    ``filename`` (the file's path relative to its folder) names the main file of a plain CWL,
+    Snakemake or Yadage workflow submitted directly."""
     if not isinstance(text, str):
         raise SpecError("The workflow specification must be YAML text.")
     if not text.strip():
         raise SpecError(f"{source} is empty.")
+    if looks_like_snakefile(text, filename):
+        return _plain_engine_spec("snakemake", text, filename)
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -231,7 +297,104 @@ def spec_from_text(text: str, source: str = "The workflow") -> WorkflowSpec:
         raise SpecError(f"{source} is not valid YAML: {exc}.") from None
     except RecursionError:  # the YAML reader loops on some control characters (e.g. U+0085)
         raise SpecError(f"{source} is not valid YAML: it holds characters YAML cannot read.") from None
+    if isinstance(data, Mapping) and "cwlVersion" in data:
+        return _plain_engine_spec("cwl", text, filename)
+    if isinstance(data, Mapping) and "stages" in data and "steps" not in data and "workflow" not in data:
+        return _plain_engine_spec("yadage", text, filename)
     return parse_spec(data, source)
+
+
+def _plain_engine_spec(kind: str, text: str, filename: str) -> WorkflowSpec:
+    """A CWL file, a Snakefile or a Yadage spec submitted as it is (its steps come from its engine)."""
+    file = _paths([filename], "path")[0] if filename else ENGINE_DEFAULT_FILES[kind]
+    stem = file.rsplit("/", 1)[-1].split(".")[0] or kind
+    return WorkflowSpec(name=stem, form=kind, steps=(), engine=EngineSpec(kind, file, text))
+
+
+def _engine_spec(data: Mapping[str, Any], workflow: Mapping[str, Any], kind: str) -> WorkflowSpec:
+    """A ``reana.yaml`` of type cwl, snakemake or yadage: ``workflow.file`` (read by the service from
+    the spec's folder) or, for CWL and Yadage, an inline ``workflow.specification``."""
+    file = workflow.get("file")
+    inline = workflow.get("specification")
+    text = ""
+    if file is None and inline is None:
+        raise SpecError(
+            f"A {kind} workflow needs 'workflow.file' (its {ENGINE_DEFAULT_FILES[kind]}){_at(workflow)}.",
+            details={"field": "workflow.file"},
+        )
+    if file is not None and (not isinstance(file, str) or not file.strip()):
+        raise SpecError(f"'workflow.file'{_at(workflow)} must be a relative path.", details={"field": "workflow.file"})
+    if inline is not None and file is None:
+        if kind == "snakemake" or not isinstance(inline, Mapping):
+            raise SpecError(
+                f"'workflow.specification'{_at(workflow)} of a {kind} workflow must be its document as a mapping "
+                "(or give 'workflow.file').",
+                details={"field": "workflow.specification"},
+            )
+        text = yaml.safe_dump(_plain(inline), sort_keys=False)
+    main = _paths([file or ENGINE_DEFAULT_FILES[kind]], "workflow.file")[0]
+    inputs = _mapping(data.get("inputs"), "inputs")
+    outputs = _mapping(data.get("outputs"), "outputs")
+    raw_params = dict(_mapping(inputs.get("parameters"), "inputs.parameters"))
+    engine_input = ""
+    if kind in ("cwl", "snakemake") and isinstance(raw_params.get("input"), str):
+        engine_input = _paths([raw_params.pop("input")], "inputs.parameters.input")[0]
+    files = _paths(inputs.get("files"), "inputs.files")
+    if engine_input and engine_input not in files:
+        files = (*files, engine_input)
+    name = data.get("name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise SpecError("'name' must be a text of at most 200 characters.")
+    version = data.get("version", "")
+    return WorkflowSpec(
+        name=name or "workflow",
+        form=kind,
+        steps=(),
+        parameters=_parameters(raw_params),
+        input_files=files,
+        input_directories=_paths(inputs.get("directories"), "inputs.directories"),
+        output_files=_paths(outputs.get("files"), "outputs.files"),
+        output_directories=_paths(outputs.get("directories"), "outputs.directories"),
+        version=str(version) if version is not None else "",
+        engine=EngineSpec(kind, main, text, engine_input),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists (YAML dumps the line-remembering mappings as plain mappings)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _stored_engine_spec(data: Mapping[str, Any]) -> WorkflowSpec:
+    """A spec of an engine type from its normalised form (``to_dict``); its steps are the engine's."""
+    raw = data["engine"]
+    kind = raw.get("type") if isinstance(raw, Mapping) else None
+    if kind not in ENGINE_TYPES or not isinstance(raw.get("file"), str) or not isinstance(raw.get("text", ""), str):
+        raise SpecError("'engine' must be {type: cwl|snakemake|yadage, file, text}.", details={"field": "engine"})
+    inputs = _mapping(data.get("inputs"), "inputs")
+    outputs = _mapping(data.get("outputs"), "outputs")
+    steps = []
+    for raw_step in data.get("steps") or []:
+        if isinstance(raw_step, Mapping) and isinstance(raw_step.get("name"), str):
+            steps.append(Step(raw_step["name"], str(raw_step.get("image") or ""), ()))
+    return WorkflowSpec(
+        name=str(data.get("name") or "workflow"),
+        form=kind,
+        steps=tuple(steps),
+        parameters=_parameters(inputs.get("parameters")),
+        input_files=_paths(inputs.get("files"), "inputs.files"),
+        input_directories=_paths(inputs.get("directories"), "inputs.directories"),
+        output_files=_paths(outputs.get("files"), "outputs.files"),
+        output_directories=_paths(outputs.get("directories"), "outputs.directories"),
+        version=str(data.get("version") or ""),
+        engine=EngineSpec(
+            kind, _paths([raw["file"]], "engine.file")[0], str(raw.get("text") or ""), str(raw.get("input") or "")
+        ),
+    )
 
 
 def parse_spec(data: Any, source: str = "The workflow") -> WorkflowSpec:
@@ -241,15 +404,23 @@ def parse_spec(data: Any, source: str = "The workflow") -> WorkflowSpec:
     if not isinstance(data, Mapping):
         raise SpecError(f"{source} must be a mapping with 'workflow' (REANA form) or 'steps' (DAG form).")
     workflow = data.get("workflow")
+    if data.get("engine") is not None:
+        return _stored_engine_spec(data)
+    if "cwlVersion" in data:
+        return _plain_engine_spec("cwl", yaml.safe_dump(_plain(dict(data)), sort_keys=False), "")
+    if "stages" in data and "steps" not in data and workflow is None:
+        return _plain_engine_spec("yadage", yaml.safe_dump(_plain(dict(data)), sort_keys=False), "")
     if "steps" in data and workflow is None:
         form, raw_steps = "dag", data.get("steps")
     elif isinstance(workflow, Mapping):
         kind = workflow.get("type")
         spec = workflow.get("specification")
+        if kind in ENGINE_TYPES:
+            return _engine_spec(data, workflow, str(kind))
         if kind not in ("serial", "dag"):
             raise SpecError(
-                f"Workflow type {kind!r}{_at(workflow)} is not supported: use 'serial' (REANA) or the DAG form "
-                "(a top-level 'steps' list).",
+                f"Workflow type {kind!r}{_at(workflow)} is not supported: use 'serial', 'cwl', 'snakemake' or "
+                "'yadage' (REANA), or the DAG form (a top-level 'steps' list).",
                 details={"type": kind},
             )
         if not isinstance(spec, Mapping) or "steps" not in spec:

@@ -80,7 +80,30 @@ class ContainerBackend(Backend):
             engine.close()
         return BackendCheck(self.name, True, f"{about['engine']} {about['version']} at {about['url']}", about)
 
+    def _run_with_engine(self, ctx: RunContext) -> None:
+        import shutil
+
+        from ..engines import engine_for
+        from ..engines.runner import run_engine
+
+        assert ctx.spec.engine is not None
+        engine = self.engine()
+        try:
+            url = engine.url
+            ctx.log(f"container engine: {engine.engine_name} {engine.engine_version} at {url}")
+        finally:
+            engine.close()
+        if "podman" not in engine.engine_name.lower() or shutil.which("podman") is None:
+            raise Unavailable(
+                f"A {ctx.spec.engine.type} workflow runs in containers through the podman command and a podman "
+                f"service; the container engine here is {engine.engine_name} at {url}."
+            )
+        run_engine(ctx, engine_for(ctx.spec.engine.type), container_host=url)
+
     def run(self, ctx: RunContext) -> None:
+        if ctx.spec.engine is not None:  # CWL: cwltool runs each step in its image through podman
+            self._run_with_engine(ctx)
+            return
         engine = self.engine()
         pull = self.settings.options.get("pull", True) is not False
         try:

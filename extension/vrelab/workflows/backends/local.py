@@ -41,6 +41,13 @@ class LocalBackend(Backend):
         return BackendCheck(self.name, True, f"up to {self.settings.concurrency} step(s) at a time")
 
     def run(self, ctx: RunContext) -> None:
+        if ctx.spec.engine is not None:  # CWL, Snakemake, Yadage: their own engine runs the steps
+            from ..engines import engine_for
+            from ..engines.runner import run_engine
+
+            run_engine(ctx, engine_for(ctx.spec.engine.type))
+            return
+
         def launch(step: Step) -> _ProcessHandle:
             proc = start_step_process(
                 step.script, ctx.workspace, step_environment(ctx.step_env(step)), ctx.step_log_path(step.name)

@@ -1,7 +1,10 @@
 """The ``reana`` backend: a run becomes a REANA workflow, through vrelab's own REST client.
 
 The run's workflow is sent as a ``reana.yaml`` of type ``serial`` (a DAG's steps in a topological
-order, one after the other, as REANA's serial engine runs them), its workspace files (the copied
+order, one after the other, as REANA's serial engine runs them) — a ``cwl``, ``snakemake`` or
+``yadage`` workflow is sent as it is, with its type, its main file among the uploads and its
+parameters as REANA's ``inputs.parameters``, and each job REANA reports is the step (CWL step,
+rule, stage) of its name —, its workspace files (the copied
 inputs) are uploaded, the workflow is started, and its status and job logs are followed until it
 ends; each REANA job is reported as the step of the same name (status, image, command, times, log).
 At the end the workspace's files are downloaded into the run's folder, so outputs are read, listed
@@ -183,13 +186,21 @@ class _Follower:
 
     async def run(self) -> None:
         ctx = self.ctx
+        if ctx.spec.engine is not None:
+            from ..engines.runner import write_main_file
+
+            write_main_file(ctx)
         inputs = sorted(
             p.relative_to(ctx.workspace).as_posix()
             for p in ctx.workspace.rglob("*")
             if p.is_file() and not p.is_symlink()
         )
-        environments = {s.name: ctx.step_env(s) for s in ctx.spec.steps}
-        document = reana_document(ctx.spec, environments, inputs)
+        if ctx.spec.engine is not None:  # cwl, snakemake, yadage: the spec as it is, REANA's engine runs it
+            document = ctx.spec.to_reana()
+            document["inputs"]["files"] = inputs
+        else:
+            environments = {s.name: ctx.step_env(s) for s in ctx.spec.steps}
+            document = reana_document(ctx.spec, environments, inputs)
         async with self.backend.client() as reana:
             created = await reana.create_workflow(_workflow_name(ctx.run_id), document)
             wid = created["workflow_id"]

@@ -1,0 +1,1 @@
+"""Scripts run by an engine's own venv (never importing vrelab)."""
