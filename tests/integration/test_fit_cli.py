@@ -78,6 +78,38 @@ def test_cli_fit_commands(a_fit_server):
     assert r.exit_code == 1 and "no patch named 'nope'" in r.output and "Traceback" not in r.output
 
 
+def test_cli_cls_and_scan_choose_the_engine_and_say_which_answered(a_fit_server):
+    pytest.importorskip("jax")
+    server = a_fit_server
+    wid = json.loads(_cli(server, "fit", "add", "simple", "--json").output)["id"]
+    answers = {}
+    for engine in ("pyhf", "jax"):
+        r = _cli(server, "fit", "cls", wid, "-p", "pt_300_0", "--test-poi", "0.7", "--engine", engine)
+        assert r.exit_code == 0, r.output
+        assert r.stdout.strip().splitlines()[-1] == f"engine: {engine}", r.output
+        r = _cli(server, "fit", "cls", wid, "-p", "pt_300_0", "--test-poi", "0.7", "--engine", engine, "--json")
+        assert r.exit_code == 0, r.output
+        answers[engine] = json.loads(r.output)
+        assert answers[engine]["engine"] == engine
+    assert answers["jax"]["CLs_obs"] == pytest.approx(answers["pyhf"]["CLs_obs"], abs=1e-4)
+    # without --engine the server chooses (its default: the compiled engine)
+    r = _cli(server, "fit", "cls", wid, "-p", "pt_300_0", "--test-poi", "0.7")
+    assert r.exit_code == 0 and r.stdout.strip().splitlines()[-1] == "engine: jax", r.output
+    r = _cli(
+        server, "fit", "scan", wid, "--only", "pt_100_0", "--only", "pt_300_50", "--test-poi", "0.7", "--engine", "pyhf"
+    )
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].split()[-2:] == ["ENGINE", "ERROR"]
+    assert [line.split()[-1] for line in lines[2:4]] == ["pyhf", "pyhf"], r.output
+    assert lines[-1] == "engine: pyhf (2 points)", r.output
+    r = _cli(server, "fit", "scan", wid, "--only", "pt_100_0", "--test-poi", "0.7", "--engine", "jax", "--json")
+    assert r.exit_code == 0, r.output
+    assert [p["engine"] for p in json.loads(r.output)["points"]] == ["jax"]
+    r = _cli(server, "fit", "cls", wid, "--engine", "numpy")
+    assert r.exit_code == 2 and "'numpy' is not one of 'jax', 'pyhf'" in r.output, r.output
+
+
 def test_cli_fit_messages_name_what_is_wrong(a_fit_server, tmp_path):
     server = a_fit_server
     r = _cli(server, "fit", "cls", "deadbeef")

@@ -115,6 +115,30 @@ def fit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(["jax", "pyhf"]),
+    help="Fit engine: the compiled jax engine or pyhf itself (default: the server's).",
+)
+
+
+def _engine_line(r: dict[str, Any]) -> str:
+    """Which engine answered a hypothesis test, and why pyhf did when the engine could not."""
+    note = f" ({r['engine_note']})" if r.get("engine_note") else ""
+    return f"engine: {r.get('engine') or 'pyhf'}{note}"
+
+
+def _engines_line(points: list[dict[str, Any]]) -> str:
+    """How many of a scan's points each engine answered (cached points say which engine did)."""
+    counts: dict[str, int] = {}
+    for p in points:
+        if p.get("engine"):
+            counts[p["engine"]] = counts.get(p["engine"], 0) + 1
+    if not counts:
+        return "engine: none (no point computed)"
+    return "engine: " + ", ".join(f"{name} ({n} point{'s' if n != 1 else ''})" for name, n in sorted(counts.items()))
+
+
 def _run(
     ctx: Ctx,
     kind: str,
@@ -250,10 +274,18 @@ def fit_cmd(
 
 @fit.command("cls")
 @fit_options
+@engine_option
 @plot_option
 @pass_ctx
 def cls(
-    ctx: Ctx, workspace: str, patch: str | None, region: str | None, no_wait: bool, plot_file: str | None, **opts: Any
+    ctx: Ctx,
+    workspace: str,
+    patch: str | None,
+    region: str | None,
+    no_wait: bool,
+    plot_file: str | None,
+    engine: str | None,
+    **opts: Any,
 ) -> None:
     """Hypothesis test: CLs observed and expected (-2..+2 sigma)."""
     wid = _workspace_id(ctx, workspace, region)
@@ -262,9 +294,10 @@ def cls(
         exp = "  ".join(_fmt(v) for v in r["CLs_exp"])
         cached = "  (cached)" if r.get("cached") else ""
         poi = f"{r.get('poi') or 'POI'} = {r['poi_value']:g}"
-        return f"{poi}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}"
+        return f"{poi}\nCLs_obs = {_fmt(r['CLs_obs'])}\nCLs_exp (-2..+2 sigma) = {exp}{cached}\n{_engine_line(r)}"
 
-    _run(ctx, "fit.hypotest", wid, {"patch": patch, **_options(**opts)}, no_wait, plot_file, text)
+    params = {"patch": patch, **_options(**opts), **({"engine": engine} if engine else {})}
+    _run(ctx, "fit.hypotest", wid, params, no_wait, plot_file, text)
 
 
 @fit.command("limit")
@@ -319,6 +352,7 @@ def limit(
 
 @fit.command("scan")
 @fit_options
+@engine_option
 @plot_option
 @click.option("--only", "only", multiple=True, metavar="PATCH", help="Scan only these patches (repeatable).")
 @click.option("--workers", type=int, help="Worker processes (default: the server's VRELab.fit_workers).")
@@ -336,6 +370,7 @@ def scan(
     workers: int | None,
     contour_axes: str | None,
     level: float | None,
+    engine: str | None,
     **opts: Any,
 ) -> None:
     """CLs for every patch of the patchset: a table, and the exclusion contour."""
@@ -348,6 +383,7 @@ def scan(
         "contour_axes": contour_axes.split(",") if contour_axes else None,
         "level": level,
         **_options(**opts),
+        **({"engine": engine} if engine else {}),
     }
 
     def text(r: dict[str, Any]) -> str:
@@ -357,18 +393,20 @@ def scan(
                 *(f"{v:g}" for v in p["values"]),
                 _fmt(p["CLs_obs"]),
                 _fmt((p["CLs_exp"] or [None] * 5)[2]),
+                p.get("engine") or "",
                 p["error"] or "",
             ]
             for p in r["points"]
         ]
-        out = table(rows, ["PATCH", *r["labels"], "CLS_OBS", "CLS_EXP", "ERROR"])
+        out = table(rows, ["PATCH", *r["labels"], "CLS_OBS", "CLS_EXP", "ENGINE", "ERROR"])
         # the level the server used (its default unless --level), as its contours record it
         cut = next((c["level"] for c in r.get("contours") or [] if "level" in c), level or 0.05)
         excluded = sum(1 for p in r["points"] if p["CLs_obs"] is not None and p["CLs_obs"] < cut)
         out += (
             f"\n{r['n_points']} points, {excluded} excluded at {100 * (1 - cut):g}% CL (observed), "
             f"{r['n_failed']} failed, "
-            f"{r['n_cached']} from the cache; {r['wall_seconds']:.1f} s on {r['executor']}"
+            f"{r['n_cached']} from the cache; {r['wall_seconds']:.1f} s on {r['executor']}\n"
+            f"{_engines_line(r['points'])}"
         )
         return out
 
